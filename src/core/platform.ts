@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import type { Config } from "../config.js";
+import { createAccessTokens } from "./auth/access-tokens.js";
+import { createKeyRing } from "./auth/keys.js";
+import { createUserAccounts } from "./auth/users.js";
+import { type Clock, systemClock } from "./clock.js";
+import { createRegistry } from "./mesh/registry.js";
+import { createAccessTokenRepository } from "./store/access-tokens.js";
+import { createAgentRepository } from "./store/agents.js";
+import { type Database, openDatabase } from "./store/db.js";
+import { createSigningKeyRepository } from "./store/signing-keys.js";
+import { createUserRepository } from "./store/users.js";
+
+export type PlatformConfig = Pick<
+  Config,
+  "issuer" | "mcpResource" | "resources" | "accessTokenTtl" | "adminEmail" | "adminPassword" | "databaseUrl" | "sqliteFile"
+>;
+
+/**
+ * The core's domain, wired once over one database: what the RPC services and
+ * the CLI both use, so a CLI command and its RPC run the very same code.
+ */
+export function createPlatform(config: PlatformConfig, db: Database, clock: Clock = systemClock) {
+  const users = createUserRepository(db.knex);
+  const keys = createKeyRing(createSigningKeyRepository(db.knex), clock);
+  const accessTokens = createAccessTokens({
+    issuer: config.issuer,
+    resources: config.resources,
+    keys,
+    tokens: createAccessTokenRepository(db.knex),
+    users,
+    clock,
+  });
+  const accounts = createUserAccounts({ users, clock });
+  const registry = createRegistry({ agents: createAgentRepository(db.knex), clock });
+  return { config, db, clock, users, keys, accessTokens, accounts, registry };
+}
+
+export type Platform = ReturnType<typeof createPlatform>;
+
+/** Opens the configured database and brings its schema up to date. */
+export async function openPlatform(config: PlatformConfig, clock: Clock = systemClock): Promise<Platform> {
+  const db = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.sqliteFile });
+  try {
+    await db.migrate();
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  return createPlatform(config, db, clock);
+}
+
+export interface BootstrapResult {
+  /** Set when this start created the first admin. */
+  createdAdmin?: { email: string; generatedPassword?: string };
+}
+
+/**
+ * First-start duties: a signing key, and an admin when there is no user yet
+ * (from MESHAI_ADMIN_EMAIL/PASSWORD, or with a generated password returned once).
+ */
+export async function bootstrap(platform: Platform): Promise<BootstrapResult> {
+  await platform.keys.ensureKey();
+  if ((await platform.accounts.count()) > 0) return {};
+  const email = platform.config.adminEmail || "admin@meshai.local";
+  const generated = platform.config.adminPassword ? undefined : randomBytes(15).toString("base64url");
+  try {
+    await platform.accounts.create({ email, name: "Administrator", password: platform.config.adminPassword || generated!, admin: true });
+  } catch (e) {
+    // Another replica created the first user in the meantime.
+    if ((await platform.accounts.count()) > 0) return {};
+    throw e;
+  }
+  return { createdAdmin: { email, generatedPassword: generated } };
+}

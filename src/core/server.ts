@@ -1,0 +1,179 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { Duplex } from "node:stream";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { AuthService } from "../../gen/meshai/v1/auth_pb.js";
+import { MeshService } from "../../gen/meshai/v1/mesh_pb.js";
+import type { Config } from "../config.js";
+import { createAuthInterceptor } from "./auth/policy.js";
+import { createAuthService } from "./auth/service.js";
+import { createHealthService, type HealthService } from "./health.js";
+import { createMeshService } from "./mesh/service.js";
+import { bootstrap, type BootstrapResult, openPlatform, type Platform } from "./platform.js";
+import { registerReflection } from "./reflection.js";
+
+/** The services the core serves, as reflection lists them. */
+export const CORE_SERVICES = [AuthService, MeshService];
+
+/** Registers every service on a Connect router: the two MeshAI services, health and reflection. */
+export function createRoutes(platform: Platform, health: HealthService) {
+  const { config } = platform;
+  return (router: ConnectRouter) => {
+    router.service(
+      AuthService,
+      createAuthService({
+        issuer: config.issuer,
+        mcpResource: config.mcpResource,
+        resources: config.resources,
+        accessTokenTtl: config.accessTokenTtl,
+        keys: platform.keys,
+        accessTokens: platform.accessTokens,
+        accounts: platform.accounts,
+        clock: platform.clock,
+      }),
+    );
+    router.service(MeshService, createMeshService({ registry: platform.registry }));
+    router.service(Health, health.impl);
+    registerReflection(router, CORE_SERVICES);
+  };
+}
+
+/** Connect handler options shared by the real server and in-memory tests. */
+export function coreHandlerOptions(platform: Platform, health: HealthService) {
+  return {
+    routes: createRoutes(platform, health),
+    interceptors: [createAuthInterceptor(platform.accessTokens)],
+    // Large enough for workflow payloads, small enough to refuse abuse.
+    readMaxBytes: 4 * 1024 * 1024,
+  };
+}
+
+export interface RunningCore {
+  url: string;
+  port: number;
+  platform: Platform;
+  health: HealthService;
+  bootstrap: BootstrapResult;
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts the core on one port. HTTP/2 connections (gRPC, gRPC-Web, Connect
+ * with prior knowledge) and HTTP/1.1 ones (Connect and gRPC-Web from fetch,
+ * browsers, `buf curl` without --http2-prior-knowledge) are told apart by the
+ * HTTP/2 connection preface, so every client works on the same port.
+ */
+export async function startCore(
+  config: Pick<Config, "host" | "grpcPort"> & Parameters<typeof openPlatform>[0],
+  options: { platform?: Platform } = {},
+): Promise<RunningCore> {
+  const platform = options.platform ?? (await openPlatform(config));
+  const boot = await bootstrap(platform);
+  const health = createHealthService(() => platform.db.ping(), {
+    services: CORE_SERVICES.map((s) => s.typeName),
+  });
+  const handler = connectNodeAdapter(coreHandlerOptions(platform, health));
+  const h2 = http2.createServer({}, handler);
+  const h1 = http.createServer(handler);
+
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+
+  const PREFACE = "PRI * HTTP/2.0";
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let seen = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      seen = Buffer.concat([seen, chunk]);
+      const text = seen.toString("latin1");
+      const decided = seen.length >= PREFACE.length || !PREFACE.startsWith(text);
+      if (!decided) return;
+      socket.off("data", onData);
+      socket.pause();
+      if (text.startsWith(PREFACE)) {
+        h2.emit("connection", replaying(socket, seen));
+      } else {
+        socket.unshift(seen);
+        h1.emit("connection", socket);
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.grpcPort, config.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as net.AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    platform,
+    health,
+    bootstrap: boot,
+    close(graceMs = 5000) {
+      closing ??= (async () => {
+        health.shutdown();
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Ask HTTP/2 clients to finish (GOAWAY) and HTTP/1 ones to stop keeping alive.
+        for (const s of sessions) s.close();
+        h1.closeIdleConnections?.();
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, graceMs);
+        timer.unref();
+        await stopped;
+        clearTimeout(timer);
+        await platform.db.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * A stream over `socket` that first yields the bytes already read from it.
+ * The HTTP/2 session reads a plain socket's handle directly, so bytes put back
+ * with unshift() would be lost to it; a Duplex without a handle is read
+ * through its stream interface instead.
+ */
+function replaying(socket: net.Socket, head: Buffer): Duplex {
+  const stream = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      socket.write(chunk, callback);
+    },
+    final(callback) {
+      socket.end(callback);
+    },
+    destroy(error, callback) {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  stream.push(head);
+  socket.on("data", (chunk: Buffer) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.once("end", () => stream.push(null));
+  socket.once("close", () => stream.destroy());
+  return stream;
+}

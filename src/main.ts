@@ -1,0 +1,209 @@
+import { Command, Option } from "commander";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { issueServiceToken } from "./core/auth/service.js";
+import { startCore } from "./core/server.js";
+import { openPlatform, type Platform } from "./core/platform.js";
+import { startFacade } from "./facade/server.js";
+
+/**
+ * The `meshai` command. `serve` runs the platform; the admin commands work on
+ * the database directly through the same domain code the RPCs use, so they
+ * work whether or not a server is running.
+ */
+export function buildCli(env: Record<string, string | undefined> = process.env): Command {
+  const program = new Command("meshai")
+    .description("MeshAI: multi-agent orchestration behind OAuth 2.1, MCP and gRPC")
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+
+  const config = (): Config => loadConfig(env);
+
+  program
+    .command("serve")
+    .description("run the platform: the gRPC core and the HTTP/MCP facade")
+    .addOption(new Option("--role <role>", "which part to run").choices(["all", "core", "facade"]).default("all"))
+    .action(async (opts: { role: "all" | "core" | "facade" }) => {
+      await serve(config(), opts.role);
+    });
+
+  program
+    .command("migrate")
+    .description("bring the database schema up to date (also done on every start)")
+    .action(async () => {
+      const cfg = config();
+      const platform = await openPlatform(cfg);
+      const applied = await platform.db.migrate();
+      await platform.db.close();
+      console.log(applied.length ? `schema is up to date (${platform.db.dialect})` : `schema was already up to date (${platform.db.dialect})`);
+    });
+
+  const user = program.command("user").description("manage user accounts");
+  user
+    .command("add")
+    .description("create a user")
+    .requiredOption("--email <email>", "the user's email address (their login)")
+    .option("--name <name>", "display name", "")
+    .option("--password <password>", "the password (prefer --password-stdin: arguments show in ps)")
+    .option("--password-stdin", "read the password from standard input")
+    .option("--admin", "make the user an administrator (may hold mcp:manage)", false)
+    .action(async (opts: { email: string; name: string; password?: string; passwordStdin?: boolean; admin: boolean }) => {
+      const password = await readPassword(opts);
+      await withPlatform(config(), async (p) => {
+        const u = await p.accounts.create({ email: opts.email, name: opts.name, password, admin: opts.admin });
+        console.log(`created user ${u.email} (${u.id})${u.admin ? " as administrator" : ""}`);
+      });
+    });
+  user
+    .command("list")
+    .description("list users")
+    .option("--query <text>", "only users whose email or name contains this")
+    .option("--json", "print JSON")
+    .action(async (opts: { query?: string; json?: boolean }) => {
+      await withPlatform(config(), async (p) => {
+        const rows = await p.accounts.list({ query: opts.query, offset: 0, limit: 10_000 });
+        if (opts.json) {
+          console.log(JSON.stringify(rows.map(({ passwordHash: _hidden, ...u }) => u), null, 2));
+          return;
+        }
+        for (const u of rows) {
+          console.log(`${u.email}\t${u.id}\t${u.admin ? "admin" : "user"}\t${u.disabled ? "disabled" : "active"}\t${u.name}`);
+        }
+      });
+    });
+  for (const [name, disabled] of [
+    ["disable", true],
+    ["enable", false],
+  ] as const) {
+    user
+      .command(`${name} <user>`)
+      .description(`${name} a user (by email or id)${disabled ? ": they can no longer log in and their tokens stop working" : ""}`)
+      .action(async (who: string) => {
+        await withPlatform(config(), async (p) => {
+          const u = await p.accounts.update(who, { disabled });
+          console.log(`${u.email} is ${u.disabled ? "disabled" : "enabled"}`);
+        });
+      });
+  }
+  user
+    .command("passwd <user>")
+    .description("set a user's password (by email or id)")
+    .option("--password <password>", "the new password (prefer --password-stdin)")
+    .option("--password-stdin", "read the password from standard input")
+    .action(async (who: string, opts: { password?: string; passwordStdin?: boolean }) => {
+      const password = await readPassword(opts);
+      await withPlatform(config(), async (p) => {
+        await p.accounts.setPassword(who, password);
+        console.log(`password changed for ${who}`);
+      });
+    });
+
+  const token = program.command("token").description("issue access tokens for internal services");
+  token
+    .command("create")
+    .description("issue an access token acting for a user; prints only the token")
+    .requiredOption("--user <email>", "the user the token acts for")
+    .option("--scope <scopes>", "space-separated scopes", "mcp:read")
+    .option("--resource <url>", "audience: one of the platform's resources (default: the MCP resource)")
+    .option("--ttl <seconds>", "lifetime in seconds (default: MESHAI_ACCESS_TOKEN_TTL)")
+    .action(async (opts: { user: string; scope: string; resource?: string; ttl?: string }) => {
+      const cfg = config();
+      if (opts.ttl !== undefined && !/^\d+$/.test(opts.ttl)) throw new UsageError("--ttl takes a whole number of seconds");
+      await withPlatform(cfg, async (p) => {
+        await p.keys.ensureKey();
+        const res = await issueServiceToken(
+          { accounts: p.accounts, accessTokens: p.accessTokens, mcpResource: cfg.mcpResource, resources: cfg.resources, accessTokenTtl: cfg.accessTokenTtl },
+          { email: opts.user, scope: opts.scope, resource: opts.resource ?? "", ttlSeconds: Number(opts.ttl ?? 0) },
+        );
+        console.log(res.accessToken);
+      });
+    });
+
+  const keys = program.command("keys").description("manage the token signing keys");
+  keys
+    .command("rotate")
+    .description("add a signing key that signs from now on; older keys verify until their tokens expire")
+    .action(async () => {
+      const cfg = config();
+      await withPlatform(cfg, async (p) => {
+        await p.keys.ensureKey();
+        const kid = await p.keys.rotate(cfg.accessTokenTtl * 1000);
+        console.log(`new signing key ${kid}; older keys leave the JWKS in ${cfg.accessTokenTtl} s`);
+      });
+    });
+
+  return program;
+}
+
+class UsageError extends Error {}
+
+async function readPassword(opts: { password?: string; passwordStdin?: boolean }): Promise<string> {
+  if (opts.password !== undefined) return opts.password;
+  if (opts.passwordStdin) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  }
+  throw new UsageError("give the password with --password-stdin (or --password)");
+}
+
+async function withPlatform(config: Config, fn: (p: Platform) => Promise<void>): Promise<void> {
+  const platform = await openPlatform(config);
+  try {
+    await fn(platform);
+  } finally {
+    await platform.db.close();
+  }
+}
+
+async function serve(config: Config, role: "all" | "core" | "facade"): Promise<void> {
+  const stops: Array<() => Promise<void>> = [];
+  if (role !== "facade") {
+    const core = await startCore(config);
+    stops.push(() => core.close());
+    console.log(`MeshAI core (gRPC, gRPC-Web, Connect) on ${core.url}  [${core.platform.db.dialect}]`);
+    const admin = core.bootstrap.createdAdmin;
+    if (admin?.generatedPassword) {
+      console.log(`Created administrator ${admin.email} with password ${admin.generatedPassword}`);
+      console.log("This password is shown only once: change it with `meshai user passwd`.");
+    } else if (admin) {
+      console.log(`Created administrator ${admin.email} (password from MESHAI_ADMIN_PASSWORD)`);
+    }
+  }
+  if (role !== "core") {
+    const facade = await startFacade(config);
+    stops.push(() => facade.close());
+    console.log(`MeshAI HTTP facade on ${facade.url}`);
+    console.log(`  issuer        ${config.issuer}`);
+    console.log(`  MCP endpoint  ${config.mcpResource}`);
+    console.log(`  health        ${facade.url}/healthz, ${facade.url}/readyz`);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: shutting down`);
+    for (const s of stops.reverse()) await s().catch((e: unknown) => console.error(String(e)));
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/** Runs the CLI; errors become one line on stderr and exit code 1 (2 for usage). */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`meshai: configuration error: ${e.message}`);
+      process.exitCode = 2;
+    } else if (e instanceof UsageError) {
+      console.error(`meshai: ${e.message}`);
+      process.exitCode = 2;
+    } else {
+      const msg = e instanceof Error ? (e as { rawMessage?: string }).rawMessage ?? e.message : String(e);
+      console.error(`meshai: ${msg}`);
+      process.exitCode = 1;
+    }
+  }
+}
