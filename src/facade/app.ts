@@ -1,0 +1,78 @@
+import Koa, { type Middleware } from "koa";
+import { Router } from "@koa/router";
+import type { Config } from "../config.js";
+import { bodyParser } from "./body.js";
+import type { CoreClients } from "./core-client.js";
+import { defaultServerErrorLog, errorHandler, type ServerErrorLog } from "./error-handler.js";
+import { HttpError } from "./errors.js";
+import { healthRoutes } from "./health.js";
+import { requestId } from "./request-id.js";
+import { securityHeaders } from "./security-headers.js";
+
+/** Everything a route module may use: settings and the core, nothing else. */
+export interface RouteDeps {
+  config: Config;
+  core: CoreClients;
+}
+
+/** Adds one area's routes (health, oauth, mcp, admin) to the facade's router. */
+export type RouteModule = (router: Router, deps: RouteDeps) => void;
+
+/**
+ * The facade's areas, in mount order. Later work adds its module here:
+ *   wellKnownRoutes  /.well-known/oauth-authorization-server, oauth-protected-resource, jwks
+ *   oauthRoutes      /oauth/authorize, /oauth/token, /oauth/register, ...
+ *   mcpRoutes        /v1/mcp
+ *   adminRoutes      /admin
+ */
+export const routeModules: readonly RouteModule[] = [healthRoutes];
+
+export interface AppOptions extends RouteDeps {
+  /** Extra route modules mounted after `routeModules` (tests, experiments). */
+  routes?: readonly RouteModule[];
+  /** Where 5xx details go; defaults to one JSON line on stderr unless logLevel is silent. */
+  log?: ServerErrorLog;
+}
+
+/**
+ * Turns the router's bare 404/405/501 into JSON errors; the router has
+ * already set `Allow`, and the error handler keeps it.
+ */
+function unmatched(): Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.respond === false || ctx.headerSent) return; // a handler owns the raw response
+    if (ctx.body !== undefined && ctx.body !== null) return;
+    if (ctx.status === 404) {
+      const routed = (ctx as { _matchedRoute?: unknown })._matchedRoute !== undefined;
+      throw new HttpError(404, "not_found", routed ? "not found" : `no route for ${ctx.method} ${ctx.path}`);
+    }
+    // 501 is the router's answer to a method it has never heard of: still the client's mistake.
+    if (ctx.status === 405 || ctx.status === 501) {
+      throw new HttpError(405, "method_not_allowed", `${ctx.method} is not allowed on ${ctx.path}`);
+    }
+  };
+}
+
+/**
+ * The facade: parses HTTP, maps errors, renders; reaches the core only
+ * through `core`. Returns the app without listening (see `startFacade`).
+ *
+ * @example
+ * const app = createApp({ config, core: createCoreClients(config) });
+ * http.createServer(app.callback()).listen(config.httpPort, config.host);
+ */
+export function createApp({ config, core, routes = [], log }: AppOptions): Koa {
+  const router = new Router();
+  for (const mount of [...routeModules, ...routes]) mount(router, { config, core });
+
+  const app = new Koa();
+  app.use(requestId());
+  app.use(errorHandler(log ?? defaultServerErrorLog(config)));
+  app.use(securityHeaders(config));
+  app.use(bodyParser(config.bodyLimit));
+  app.use(unmatched());
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,49 @@
+import type { Context, Middleware } from "koa";
+import type { Config } from "../config.js";
+import { toHttpError } from "./errors.js";
+
+/** Called for every 5xx: the only place an internal message is written down. */
+export type ServerErrorLog = (err: unknown, ctx: Context) => void;
+
+/**
+ * Logs method and path only: query strings carry authorization codes and
+ * headers carry tokens, so neither is ever written.
+ */
+export function defaultServerErrorLog(config: Pick<Config, "logLevel">): ServerErrorLog {
+  if (config.logLevel === "silent") return () => {};
+  return (err, ctx) => {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(
+      JSON.stringify({
+        level: "error",
+        request_id: ctx.state.requestId,
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        error: message,
+      }),
+    );
+  };
+}
+
+/**
+ * Renders anything thrown below it as `{error, error_description, request_id}`
+ * through the one error table. Headers already set (request id, security
+ * headers, Allow) stay. A response that has already started is left alone.
+ */
+export function errorHandler(log: ServerErrorLog): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const { status, body } = toHttpError(err, ctx.state.requestId as string | undefined);
+      if (ctx.headerSent || !ctx.writable) {
+        log(err, ctx);
+        return;
+      }
+      ctx.status = status;
+      ctx.body = body;
+      if (status >= 500) log(err, ctx);
+    }
+  };
+}
