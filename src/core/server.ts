@@ -2,7 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/meshai/v1/auth_pb.js";
@@ -38,7 +38,34 @@ export function createRoutes(platform: Platform, health: HealthService) {
     router.service(MeshService, createMeshService({ registry: platform.registry }));
     router.service(Health, health.impl);
     registerReflection(router, CORE_SERVICES);
+    reportParseErrorsAsInvalidArgument(router);
   };
+}
+
+/**
+ * connect-es reports a request it cannot decode from protobuf binary as
+ * INTERNAL ("parse binary: ..."), as grpc-go does; it is the client's mistake,
+ * so the gRPC trailer says INVALID_ARGUMENT instead. (JSON bodies already get
+ * INVALID_ARGUMENT naming the field.)
+ */
+function reportParseErrorsAsInvalidArgument(router: ConnectRouter): void {
+  router.handlers.forEach((handler, i) => {
+    const wrapped = Object.assign(async (req: Parameters<typeof handler>[0]) => {
+      const res = await handler(req);
+      const { body, trailer } = res;
+      if (!trailer || !body || body instanceof Uint8Array) return res;
+      async function* checked() {
+        yield* body as AsyncIterable<Uint8Array>;
+        const message = decodeURIComponent(trailer!.get("grpc-message") ?? "");
+        if (trailer!.get("grpc-status") === String(Code.Internal) && message.startsWith("parse binary:")) {
+          trailer!.set("grpc-status", String(Code.InvalidArgument));
+          trailer!.set("grpc-message", encodeURIComponent(`request message could not be decoded: ${message.slice(13).trim()}`));
+        }
+      }
+      return { ...res, body: checked() };
+    }, handler);
+    router.handlers[i] = wrapped;
+  });
 }
 
 /** Connect handler options shared by the real server and in-memory tests. */
