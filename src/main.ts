@@ -3,6 +3,7 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { issueServiceToken } from "./core/auth/service.js";
 import { startCore } from "./core/server.js";
 import { openPlatform, type Platform } from "./core/platform.js";
+import { openDatabase } from "./core/store/db.js";
 import { startFacade } from "./facade/server.js";
 
 /**
@@ -31,10 +32,13 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
     .description("bring the database schema up to date (also done on every start)")
     .action(async () => {
       const cfg = config();
-      const platform = await openPlatform(cfg);
-      const applied = await platform.db.migrate();
-      await platform.db.close();
-      console.log(applied.length ? `schema is up to date (${platform.db.dialect})` : `schema was already up to date (${platform.db.dialect})`);
+      const db = openDatabase({ databaseUrl: cfg.databaseUrl, sqliteFile: cfg.sqliteFile });
+      try {
+        const applied = await db.migrate();
+        console.log(applied.length ? `applied ${applied.join(", ")}: schema is up to date (${db.dialect})` : `schema was already up to date (${db.dialect})`);
+      } finally {
+        await db.close();
+      }
     });
 
   const user = program.command("user").description("manage user accounts");
@@ -107,7 +111,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
     .option("--ttl <seconds>", "lifetime in seconds (default: MESHAI_ACCESS_TOKEN_TTL)")
     .action(async (opts: { user: string; scope: string; resource?: string; ttl?: string }) => {
       const cfg = config();
-      if (opts.ttl !== undefined && !/^\d+$/.test(opts.ttl)) throw new UsageError("--ttl takes a whole number of seconds");
+      if (opts.ttl !== undefined && !/^[1-9]\d*$/.test(opts.ttl)) throw new UsageError("--ttl takes a whole number of seconds above 0");
       await withPlatform(cfg, async (p) => {
         await p.keys.ensureKey();
         const res = await issueServiceToken(
@@ -157,36 +161,47 @@ async function withPlatform(config: Config, fn: (p: Platform) => Promise<void>):
 
 async function serve(config: Config, role: "all" | "core" | "facade"): Promise<void> {
   const stops: Array<() => Promise<void>> = [];
-  if (role !== "facade") {
-    const core = await startCore(config);
-    stops.push(() => core.close());
-    console.log(`MeshAI core (gRPC, gRPC-Web, Connect) on ${core.url}  [${core.platform.db.dialect}]`);
-    const admin = core.bootstrap.createdAdmin;
-    if (admin?.generatedPassword) {
-      console.log(`Created administrator ${admin.email} with password ${admin.generatedPassword}`);
-      console.log("This password is shown only once: change it with `meshai user passwd`.");
-    } else if (admin) {
-      console.log(`Created administrator ${admin.email} (password from MESHAI_ADMIN_PASSWORD)`);
-    }
-  }
-  if (role !== "core") {
-    const facade = await startFacade(config);
-    stops.push(() => facade.close());
-    console.log(`MeshAI HTTP facade on ${facade.url}`);
-    console.log(`  issuer        ${config.issuer}`);
-    console.log(`  MCP endpoint  ${config.mcpResource}`);
-    console.log(`  health        ${facade.url}/healthz, ${facade.url}/readyz`);
-  }
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch((e: unknown) => console.error(`meshai: ${String(e)}`));
+  };
+  const onSignal = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
-    for (const s of stops.reverse()) await s().catch((e: unknown) => console.error(String(e)));
-    process.exit(0);
+    void stopAll().then(() => process.exit(0));
   };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+
+  try {
+    if (role !== "facade") {
+      const core = await startCore(config);
+      stops.push(() => core.close());
+      console.log(`MeshAI core (gRPC, gRPC-Web, Connect) on ${core.url}  [${core.platform.db.dialect}]`);
+      const admin = core.bootstrap.createdAdmin;
+      if (admin?.generatedPassword) {
+        console.log(`Created administrator ${admin.email} with password ${admin.generatedPassword}`);
+        console.log("This password is shown only once: change it with `meshai user passwd`.");
+      } else if (admin) {
+        console.log(`Created administrator ${admin.email} (password from MESHAI_ADMIN_PASSWORD)`);
+      }
+    }
+    if (role !== "core") {
+      const facade = await startFacade(config);
+      stops.push(() => facade.close());
+      console.log(`MeshAI HTTP facade on ${facade.url}`);
+      console.log(`  issuer        ${config.issuer}`);
+      console.log(`  MCP endpoint  ${config.mcpResource}`);
+      console.log(`  health        ${facade.url}/healthz, ${facade.url}/readyz`);
+    }
+  } catch (e) {
+    // Half a platform is worse than none: stop what did start, then report.
+    stopping = true;
+    await stopAll();
+    throw e;
+  }
+  if (stopping) await stopAll().then(() => process.exit(0));
 }
 
 /** Runs the CLI; errors become one line on stderr and exit code 1 (2 for usage). */

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import path from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import { migrationSource } from "./migrations.js";
@@ -40,7 +41,7 @@ export function openDatabase(options: DatabaseOptions): Database {
     });
   } else {
     if (options.sqliteFile !== ":memory:") {
-      fs.mkdirSync(new URL(".", `file://${options.sqliteFile}`).pathname, { recursive: true });
+      fs.mkdirSync(path.dirname(options.sqliteFile), { recursive: true });
     }
     knex = knexFactory({
       client: "sqlite3",
