@@ -20,6 +20,7 @@ const authRules: Record<keyof typeof AuthService.method, Rule> = {
   listClients: "mcp:manage",
   deleteClient: "mcp:manage",
   startAuthorization: "public",
+  getInteraction: "public",
   login: "public",
   getLoginSession: "public",
   endLoginSession: "public",
