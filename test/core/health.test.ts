@@ -1,9 +1,5 @@
 // grpc.health.v1.Health against a real h2c server, asked by a grpc-js client
 // (the same stack grpc-health-probe and Kubernetes gRPC probes use).
-import http2 from "node:http2";
-import type { AddressInfo, Socket } from "node:net";
-import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -12,50 +8,12 @@ import { MeshService } from "../../gen/meshai/v1/mesh_pb.js";
 import { createHealthService } from "../../src/core/health.js";
 import type { HealthService } from "../../src/core/health.js";
 import { registerReflection } from "../../src/core/reflection.js";
+import { reader, serve } from "../support/connect-server.js";
+
 
 const PROTO_DIR = new URL("../../proto/", import.meta.url).pathname;
 const SERVICES = ["meshai.v1.AuthService", "meshai.v1.MeshService"];
 
-/** Starts an h2c server on loopback; close() destroys sockets so it cannot hang. */
-async function serve(routes: (router: ConnectRouter) => void) {
-  const server = http2.createServer(connectNodeAdapter({ routes }));
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
-  return { port, close };
-}
-
-/** Turns a stream's events into awaitable messages, one per next(). */
-function reader<T>(stream: NodeJS.EventEmitter) {
-  const buffered: T[] = [];
-  const waiting: { resolve: (m: T) => void; reject: (e: unknown) => void }[] = [];
-  let failure: unknown;
-  stream.on("data", (m: T) => {
-    const w = waiting.shift();
-    if (w) w.resolve(m);
-    else buffered.push(m);
-  });
-  stream.on("error", (e: unknown) => {
-    failure = e;
-    for (const w of waiting.splice(0)) w.reject(e);
-  });
-  return {
-    next(): Promise<T> {
-      if (buffered.length > 0) return Promise.resolve(buffered.shift() as T);
-      if (failure !== undefined) return Promise.reject(failure);
-      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
-    },
-  };
-}
 
 type StatusReply = { status: string }; // enums as names: "SERVING", ...
 

@@ -1,14 +1,10 @@
 // gRPC server reflection against a real h2c server, probed by the tools people
 // actually use: a grpc-js client and `buf curl` (the grpcurl stand-in).
 import { execFile } from "node:child_process";
-import http2 from "node:http2";
-import type { AddressInfo, Socket } from "node:net";
 import { promisify } from "node:util";
 import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import type { FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,51 +12,12 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { MeshService } from "../../gen/meshai/v1/mesh_pb.js";
 import { createHealthService } from "../../src/core/health.js";
 import { registerReflection } from "../../src/core/reflection.js";
+import { reader, serve } from "../support/connect-server.js";
 
 const run = promisify(execFile);
 const PROTO_DIR = new URL("../../proto/", import.meta.url).pathname;
 const BUF = new URL("../../node_modules/.bin/buf", import.meta.url).pathname;
 
-/** Starts an h2c server on loopback; close() destroys sockets so it cannot hang. */
-async function serve(routes: (router: ConnectRouter) => void) {
-  const server = http2.createServer(connectNodeAdapter({ routes }));
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
-  return { port, close };
-}
-
-/** Turns a stream's events into awaitable messages, one per next(). */
-function reader<T>(stream: NodeJS.EventEmitter) {
-  const buffered: T[] = [];
-  const waiting: { resolve: (m: T) => void; reject: (e: unknown) => void }[] = [];
-  let failure: unknown;
-  stream.on("data", (m: T) => {
-    const w = waiting.shift();
-    if (w) w.resolve(m);
-    else buffered.push(m);
-  });
-  stream.on("error", (e: unknown) => {
-    failure = e;
-    for (const w of waiting.splice(0)) w.reject(e);
-  });
-  return {
-    next(): Promise<T> {
-      if (buffered.length > 0) return Promise.resolve(buffered.shift() as T);
-      if (failure !== undefined) return Promise.reject(failure);
-      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
-    },
-  };
-}
 
 // proto-loader with keepCase: field names as in the .proto, bytes as Buffers;
 // arrays: empty repeated fields arrive as [] instead of being left out.
