@@ -38,6 +38,7 @@ die() { say "ERROR: $*"; exit 1; }
 find_bin() {
   local d
   # Newest major version first.
+  # shellcheck disable=SC2012 # fixed, well-formed paths; ls|sort orders them by major version
   for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5 -rn); do
     if [[ -x "$d/pg_ctl" && -x "$d/initdb" && -x "$d/postgres" ]]; then
       echo "$d"
@@ -94,6 +95,20 @@ case "$ACTION" in
   *) die "usage: $0 [start|stop|destroy]" ;;
 esac
 
+# A server that is running (or just dying, or still starting) must answer within 30 s.
+wait_ready() {
+  local _
+  for _ in $(seq 30); do
+    as_owner "$PGBIN/pg_isready" -q -h "$SOCK" -p "$(sed -n 4p "$DATA/postmaster.pid" 2>/dev/null)" && return 0
+    running || return 1
+    sleep 1
+  done
+  return 1
+}
+if running && ! wait_ready && running; then
+  die "a server is running in $DATA but does not accept connections; see $LOG"
+fi
+
 if running; then
   # Make sure the running cluster is the one the caller asked for.
   running_port="$(sed -n 4p "$DATA/postmaster.pid")"
@@ -113,10 +128,8 @@ else
 
   if [[ ! -d "$DATA" ]]; then
     say "initdb (PostgreSQL $PGVERSION) in $DATA"
-    # Superuser `postgres` over the private unix socket only (peer); everyone on TCP loopback
-    # authenticates with a password. No other host may connect.
     as_owner "$PGBIN/initdb" -D "$DATA" -U postgres -E UTF8 --locale=C \
-      --auth-local=peer --auth-host=scram-sha-256 >&2
+      --auth-local=trust --auth-host=scram-sha-256 >&2
     cat >>"$DATA/postgresql.conf" <<EOF
 
 # --- added by .ci/postgres.sh (throwaway test cluster) ---
@@ -128,16 +141,28 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
-    cat >"$DATA/pg_hba.conf" <<EOF
+  fi
+  # Superuser `postgres` only over the unix socket, which sits in the owner-only (0700) $BASE;
+  # on TCP (loopback only) everyone needs a password.
+  cat >"$DATA/pg_hba.conf" <<EOF
 # TYPE  DATABASE  USER      ADDRESS        METHOD
-local   all       postgres                 peer
+local   all       postgres                 trust
 host    all       all       127.0.0.1/32   scram-sha-256
 EOF
-  fi
 
   say "starting on 127.0.0.1:$PORT (log: $LOG)"
-  # -l: the server's stdout/stderr go to the log, so callers' pipes (e.g. $(...)) are not held open.
-  if ! as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 -o "-p $PORT" start >&2; then
+  # The server outlives this script, so it must not inherit any pipe of the caller: -l sends its
+  # stdout/stderr to the log, stdin is /dev/null, and every other descriptor (fd 3 is the caller's
+  # $(...) pipe!) is closed first; otherwise `eval "$(.ci/postgres.sh)"` would never return.
+  start_server() {
+    local fd
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd="${fd##*/}"
+      if [[ "$fd" -gt 2 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 -o "-p $PORT" start </dev/null >&2
+  }
+  if ! (start_server); then
     tail -n 30 "$LOG" >&2 || true
     die "could not start PostgreSQL (is port $PORT already in use?)"
   fi
