@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file meshai/v1/auth.proto.
  */
 export const file_meshai_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChRtZXNoYWkvdjEvYXV0aC5wcm90bxIJbWVzaGFpLnYxIucBCgRVc2VyEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFYWRtaW4YBCABKAgSEAoIZGlzYWJsZWQYBSABKAgSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9sYXN0X2xvZ2luX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIowDCgZDbGllbnQSEQoJY2xpZW50X2lkGAEgASgJEhMKC2NsaWVudF9uYW1lGAIgASgJEhUKDXJlZGlyZWN0X3VyaXMYAyADKAkSIgoadG9rZW5fZW5kcG9pbnRfYXV0aF9tZXRob2QYBCABKAkSEwoLZ3JhbnRfdHlwZXMYBSADKAkSFgoOcmVzcG9uc2VfdHlwZXMYBiADKAkSDQoFc2NvcGUYByABKAkSEAoIandrc191cmkYCCABKAkSEQoJandrc19qc29uGAkgASgJEhIKCmNsaWVudF91cmkYCiABKAkSEAoIbG9nb191cmkYCyABKAkSMwoMcmVnaXN0cmF0aW9uGAwgASgOMh0ubWVzaGFpLnYxLkNsaWVudFJlZ2lzdHJhdGlvbhIvCgtjcmVhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrcCCgVHcmFudBIKCgJpZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCnVzZXJfZW1haWwYAyABKAkSEQoJY2xpZW50X2lkGAQgASgJEhMKC2NsaWVudF9uYW1lGAUgASgJEg0KBXNjb3BlGAYgASgJEhEKCXJlc291cmNlcxgHIAMoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVhY3RpdmVfcmVmcmVzaF90b2tlbnMYCyABKAUiGgoYR2V0U2VydmVyTWV0YWRhdGFSZXF1ZXN0IocBChlHZXRTZXJ2ZXJNZXRhZGF0YVJlc3BvbnNlEjUKFGF1dGhvcml6YXRpb25fc2VydmVyGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIzChJwcm90ZWN0ZWRfcmVzb3VyY2UYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IhAKDkdldEp3a3NSZXF1ZXN0IiQKD0dldEp3a3NSZXNwb25zZRIRCglqd2tzX2pzb24YASABKAkiWgoVUmVnaXN0ZXJDbGllbnRSZXF1ZXN0EikKCG1ldGFkYXRhGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIWCg5yZW1vdGVfYWRkcmVzcxgCIAEoCSKBAQoWUmVnaXN0ZXJDbGllbnRSZXNwb25zZRIhCgZjbGllbnQYASABKAsyES5tZXNoYWkudjEuQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkSLQoMcmVnaXN0cmF0aW9uGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCIpChRSZXNvbHZlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiOgoVUmVzb2x2ZUNsaWVudFJlc3BvbnNlEiEKBmNsaWVudBgBIAEoCzIRLm1lc2hhaS52MS5DbGllbnQiJQoQR2V0Q2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiNgoRR2V0Q2xpZW50UmVzcG9uc2USIQoGY2xpZW50GAEgASgLMhEubWVzaGFpLnYxLkNsaWVudCI7ChJMaXN0Q2xpZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUgoTTGlzdENsaWVudHNSZXNwb25zZRIiCgdjbGllbnRzGAEgAygLMhEubWVzaGFpLnYxLkNsaWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKAoTRGVsZXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiFgoURGVsZXRlQ2xpZW50UmVzcG9uc2Ui+QEKGVN0YXJ0QXV0aG9yaXphdGlvblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhQKDHJlZGlyZWN0X3VyaRgCIAEoCRIVCg1yZXNwb25zZV90eXBlGAMgASgJEg0KBXNjb3BlGAQgASgJEg0KBXN0YXRlGAUgASgJEhYKDmNvZGVfY2hhbGxlbmdlGAYgASgJEh0KFWNvZGVfY2hhbGxlbmdlX21ldGhvZBgHIAEoCRIRCglyZXNvdXJjZXMYCCADKAkSDQoFbm9uY2UYCSABKAkSDgoGcHJvbXB0GAogASgJEhUKDXNlc3Npb25fdG9rZW4YCyABKAki5AEKC0ludGVyYWN0aW9uEgoKAmlkGAEgASgJEhIKCmNzcmZfdG9rZW4YAiABKAkSIQoGY2xpZW50GAMgASgLMhEubWVzaGFpLnYxLkNsaWVudBIVCg1yZWRpcmVjdF9ob3N0GAQgASgJEisKBnNjb3BlcxgFIAMoCzIbLm1lc2hhaS52MS5TY29wZURlc2NyaXB0aW9uEh0KBHVzZXIYBiABKAsyDy5tZXNoYWkudjEuVXNlchIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoQU2NvcGVEZXNjcmlwdGlvbhINCgVzY29wZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCSKPAQoaU3RhcnRBdXRob3JpemF0aW9uUmVzcG9uc2USJwoFbG9naW4YASABKAsyFi5tZXNoYWkudjEuSW50ZXJhY3Rpb25IABIpCgdjb25zZW50GAIgASgLMhYubWVzaGFpLnYxLkludGVyYWN0aW9uSAASFQoLcmVkaXJlY3RfdG8YAyABKAlIAEIGCgRuZXh0IjoKFUdldEludGVyYWN0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIVCg1zZXNzaW9uX3Rva2VuGAIgASgJIkUKFkdldEludGVyYWN0aW9uUmVzcG9uc2USKwoLaW50ZXJhY3Rpb24YASABKAsyFi5tZXNoYWkudjEuSW50ZXJhY3Rpb24ihwEKDExvZ2luUmVxdWVzdBIWCg5pbnRlcmFjdGlvbl9pZBgBIAEoCRISCgpjc3JmX3Rva2VuGAIgASgJEg0KBWVtYWlsGAMgASgJEhAKCHBhc3N3b3JkGAQgASgJEhYKDnJlbW90ZV9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkilAEKDUxvZ2luUmVzcG9uc2USFQoNc2Vzc2lvbl90b2tlbhgBIAEoCRI3ChNzZXNzaW9uX2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCgRuZXh0GAMgASgLMiUubWVzaGFpLnYxLlN0YXJ0QXV0aG9yaXphdGlvblJlc3BvbnNlIi8KFkdldExvZ2luU2Vzc2lvblJlcXVlc3QSFQoNc2Vzc2lvbl90b2tlbhgBIAEoCSJpChdHZXRMb2dpblNlc3Npb25SZXNwb25zZRIdCgR1c2VyGAEgASgLMg8ubWVzaGFpLnYxLlVzZXISLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi8KFkVuZExvZ2luU2Vzc2lvblJlcXVlc3QSFQoNc2Vzc2lvbl90b2tlbhgBIAEoCSIZChdFbmRMb2dpblNlc3Npb25SZXNwb25zZSJqChREZWNpZGVDb25zZW50UmVxdWVzdBIWCg5pbnRlcmFjdGlvbl9pZBgBIAEoCRISCgpjc3JmX3Rva2VuGAIgASgJEhUKDXNlc3Npb25fdG9rZW4YAyABKAkSDwoHYXBwcm92ZRgEIAEoCCIsChVEZWNpZGVDb25zZW50UmVzcG9uc2USEwoLcmVkaXJlY3RfdG8YASABKAkixAEKDFRva2VuUmVxdWVzdBISCgpncmFudF90eXBlGAEgASgJEgwKBGNvZGUYAiABKAkSFAoMcmVkaXJlY3RfdXJpGAMgASgJEhUKDWNvZGVfdmVyaWZpZXIYBCABKAkSFQoNcmVmcmVzaF90b2tlbhgFIAEoCRINCgVzY29wZRgGIAEoCRIRCglyZXNvdXJjZXMYByADKAkSLAoGY2xpZW50GAggASgLMhwubWVzaGFpLnYxLkNsaWVudENyZWRlbnRpYWxzIpgBChFDbGllbnRDcmVkZW50aWFscxIRCgljbGllbnRfaWQYASABKAkSFQoNY2xpZW50X3NlY3JldBgCIAEoCRIdChVjbGllbnRfYXNzZXJ0aW9uX3R5cGUYAyABKAkSGAoQY2xpZW50X2Fzc2VydGlvbhgEIAEoCRIOCgZtZXRob2QYBSABKAkSEAoIZW5kcG9pbnQYBiABKAkihQEKDVRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoAxIVCg1yZWZyZXNoX3Rva2VuGAQgASgJEg0KBXNjb3BlGAUgASgJEhAKCGlkX3Rva2VuGAYgASgJImUKDVJldm9rZVJlcXVlc3QSDQoFdG9rZW4YASABKAkSFwoPdG9rZW5fdHlwZV9oaW50GAIgASgJEiwKBmNsaWVudBgDIAEoCzIcLm1lc2hhaS52MS5DbGllbnRDcmVkZW50aWFscyIQCg5SZXZva2VSZXNwb25zZSJpChFJbnRyb3NwZWN0UmVxdWVzdBINCgV0b2tlbhgBIAEoCRIXCg90b2tlbl90eXBlX2hpbnQYAiABKAkSLAoGY2xpZW50GAMgASgLMhwubWVzaGFpLnYxLkNsaWVudENyZWRlbnRpYWxzIkQKEkludHJvc3BlY3RSZXNwb25zZRIuCg1pbnRyb3NwZWN0aW9uGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCIRCg9Vc2VySW5mb1JlcXVlc3QiOwoQVXNlckluZm9SZXNwb25zZRInCgZjbGFpbXMYASABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IjsKGFZlcmlmeUFjY2Vzc1Rva2VuUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIQCghyZXNvdXJjZRgCIAEoCSKkAQoZVmVyaWZ5QWNjZXNzVG9rZW5SZXNwb25zZRIPCgdzdWJqZWN0GAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRIOCgZzY29wZXMYAyADKAkSEAoIYXVkaWVuY2UYBCADKAkSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRva2VuX2lkGAYgASgJImAKGUNyZWF0ZVNlcnZpY2VUb2tlblJlcXVlc3QSDQoFZW1haWwYASABKAkSDQoFc2NvcGUYAiABKAkSEAoIcmVzb3VyY2UYAyABKAkSEwoLdHRsX3NlY29uZHMYBCABKAMihAEKGkNyZWF0ZVNlcnZpY2VUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFc2NvcGUYAyABKAkSEAoIYXVkaWVuY2UYBCABKAkiUQoRQ3JlYXRlVXNlclJlcXVlc3QSDQoFZW1haWwYASABKAkSDAoEbmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCRINCgVhZG1pbhgEIAEoCCIzChJDcmVhdGVVc2VyUmVzcG9uc2USHQoEdXNlchgBIAEoCzIPLm1lc2hhaS52MS5Vc2VyIh4KDkdldFVzZXJSZXF1ZXN0EgwKBHVzZXIYASABKAkiMAoPR2V0VXNlclJlc3BvbnNlEh0KBHVzZXIYASABKAsyDy5tZXNoYWkudjEuVXNlciJIChBMaXN0VXNlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg0KBXF1ZXJ5GAMgASgJIkwKEUxpc3RVc2Vyc1Jlc3BvbnNlEh4KBXVzZXJzGAEgAygLMg8ubWVzaGFpLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIn8KEVVwZGF0ZVVzZXJSZXF1ZXN0EgwKBHVzZXIYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhIKBWFkbWluGAMgASgISAGIAQESFQoIZGlzYWJsZWQYBCABKAhIAogBAUIHCgVfbmFtZUIICgZfYWRtaW5CCwoJX2Rpc2FibGVkIjMKElVwZGF0ZVVzZXJSZXNwb25zZRIdCgR1c2VyGAEgASgLMg8ubWVzaGFpLnYxLlVzZXIiNAoSU2V0UGFzc3dvcmRSZXF1ZXN0EgwKBHVzZXIYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiFQoTU2V0UGFzc3dvcmRSZXNwb25zZSJbChFMaXN0R3JhbnRzUmVxdWVzdBIMCgR1c2VyGAEgASgJEhEKCWNsaWVudF9pZBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJPChJMaXN0R3JhbnRzUmVzcG9uc2USIAoGZ3JhbnRzGAEgAygLMhAubWVzaGFpLnYxLkdyYW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI0ChJSZXZva2VHcmFudFJlcXVlc3QSEAoIZ3JhbnRfaWQYASABKAkSDAoEdXNlchgCIAEoCSImChNSZXZva2VHcmFudFJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAUqpAEKEkNsaWVudFJlZ2lzdHJhdGlvbhIjCh9DTElFTlRfUkVHSVNUUkFUSU9OX1VOU1BFQ0lGSUVEEAASHwobQ0xJRU5UX1JFR0lTVFJBVElPTl9EWU5BTUlDEAESKQolQ0xJRU5UX1JFR0lTVFJBVElPTl9NRVRBREFUQV9ET0NVTUVOVBACEh0KGUNMSUVOVF9SRUdJU1RSQVRJT05fQURNSU4QAzKUEAoLQXV0aFNlcnZpY2USXgoRR2V0U2VydmVyTWV0YWRhdGESIy5tZXNoYWkudjEuR2V0U2VydmVyTWV0YWRhdGFSZXF1ZXN0GiQubWVzaGFpLnYxLkdldFNlcnZlck1ldGFkYXRhUmVzcG9uc2USQAoHR2V0SndrcxIZLm1lc2hhaS52MS5HZXRKd2tzUmVxdWVzdBoaLm1lc2hhaS52MS5HZXRKd2tzUmVzcG9uc2USVQoOUmVnaXN0ZXJDbGllbnQSIC5tZXNoYWkudjEuUmVnaXN0ZXJDbGllbnRSZXF1ZXN0GiEubWVzaGFpLnYxLlJlZ2lzdGVyQ2xpZW50UmVzcG9uc2USUgoNUmVzb2x2ZUNsaWVudBIfLm1lc2hhaS52MS5SZXNvbHZlQ2xpZW50UmVxdWVzdBogLm1lc2hhaS52MS5SZXNvbHZlQ2xpZW50UmVzcG9uc2USRgoJR2V0Q2xpZW50EhsubWVzaGFpLnYxLkdldENsaWVudFJlcXVlc3QaHC5tZXNoYWkudjEuR2V0Q2xpZW50UmVzcG9uc2USTAoLTGlzdENsaWVudHMSHS5tZXNoYWkudjEuTGlzdENsaWVudHNSZXF1ZXN0Gh4ubWVzaGFpLnYxLkxpc3RDbGllbnRzUmVzcG9uc2USTwoMRGVsZXRlQ2xpZW50Eh4ubWVzaGFpLnYxLkRlbGV0ZUNsaWVudFJlcXVlc3QaHy5tZXNoYWkudjEuRGVsZXRlQ2xpZW50UmVzcG9uc2USYQoSU3RhcnRBdXRob3JpemF0aW9uEiQubWVzaGFpLnYxLlN0YXJ0QXV0aG9yaXphdGlvblJlcXVlc3QaJS5tZXNoYWkudjEuU3RhcnRBdXRob3JpemF0aW9uUmVzcG9uc2USVQoOR2V0SW50ZXJhY3Rpb24SIC5tZXNoYWkudjEuR2V0SW50ZXJhY3Rpb25SZXF1ZXN0GiEubWVzaGFpLnYxLkdldEludGVyYWN0aW9uUmVzcG9uc2USOgoFTG9naW4SFy5tZXNoYWkudjEuTG9naW5SZXF1ZXN0GhgubWVzaGFpLnYxLkxvZ2luUmVzcG9uc2USWAoPR2V0TG9naW5TZXNzaW9uEiEubWVzaGFpLnYxLkdldExvZ2luU2Vzc2lvblJlcXVlc3QaIi5tZXNoYWkudjEuR2V0TG9naW5TZXNzaW9uUmVzcG9uc2USWAoPRW5kTG9naW5TZXNzaW9uEiEubWVzaGFpLnYxLkVuZExvZ2luU2Vzc2lvblJlcXVlc3QaIi5tZXNoYWkudjEuRW5kTG9naW5TZXNzaW9uUmVzcG9uc2USUgoNRGVjaWRlQ29uc2VudBIfLm1lc2hhaS52MS5EZWNpZGVDb25zZW50UmVxdWVzdBogLm1lc2hhaS52MS5EZWNpZGVDb25zZW50UmVzcG9uc2USOgoFVG9rZW4SFy5tZXNoYWkudjEuVG9rZW5SZXF1ZXN0GhgubWVzaGFpLnYxLlRva2VuUmVzcG9uc2USPQoGUmV2b2tlEhgubWVzaGFpLnYxLlJldm9rZVJlcXVlc3QaGS5tZXNoYWkudjEuUmV2b2tlUmVzcG9uc2USSQoKSW50cm9zcGVjdBIcLm1lc2hhaS52MS5JbnRyb3NwZWN0UmVxdWVzdBodLm1lc2hhaS52MS5JbnRyb3NwZWN0UmVzcG9uc2USQwoIVXNlckluZm8SGi5tZXNoYWkudjEuVXNlckluZm9SZXF1ZXN0GhsubWVzaGFpLnYxLlVzZXJJbmZvUmVzcG9uc2USXgoRVmVyaWZ5QWNjZXNzVG9rZW4SIy5tZXNoYWkudjEuVmVyaWZ5QWNjZXNzVG9rZW5SZXF1ZXN0GiQubWVzaGFpLnYxLlZlcmlmeUFjY2Vzc1Rva2VuUmVzcG9uc2USYQoSQ3JlYXRlU2VydmljZVRva2VuEiQubWVzaGFpLnYxLkNyZWF0ZVNlcnZpY2VUb2tlblJlcXVlc3QaJS5tZXNoYWkudjEuQ3JlYXRlU2VydmljZVRva2VuUmVzcG9uc2USSQoKQ3JlYXRlVXNlchIcLm1lc2hhaS52MS5DcmVhdGVVc2VyUmVxdWVzdBodLm1lc2hhaS52MS5DcmVhdGVVc2VyUmVzcG9uc2USQAoHR2V0VXNlchIZLm1lc2hhaS52MS5HZXRVc2VyUmVxdWVzdBoaLm1lc2hhaS52MS5HZXRVc2VyUmVzcG9uc2USRgoJTGlzdFVzZXJzEhsubWVzaGFpLnYxLkxpc3RVc2Vyc1JlcXVlc3QaHC5tZXNoYWkudjEuTGlzdFVzZXJzUmVzcG9uc2USSQoKVXBkYXRlVXNlchIcLm1lc2hhaS52MS5VcGRhdGVVc2VyUmVxdWVzdBodLm1lc2hhaS52MS5VcGRhdGVVc2VyUmVzcG9uc2USTAoLU2V0UGFzc3dvcmQSHS5tZXNoYWkudjEuU2V0UGFzc3dvcmRSZXF1ZXN0Gh4ubWVzaGFpLnYxLlNldFBhc3N3b3JkUmVzcG9uc2USSQoKTGlzdEdyYW50cxIcLm1lc2hhaS52MS5MaXN0R3JhbnRzUmVxdWVzdBodLm1lc2hhaS52MS5MaXN0R3JhbnRzUmVzcG9uc2USTAoLUmV2b2tlR3JhbnQSHS5tZXNoYWkudjEuUmV2b2tlR3JhbnRSZXF1ZXN0Gh4ubWVzaGFpLnYxLlJldm9rZUdyYW50UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChRtZXNoYWkvdjEvYXV0aC5wcm90bxIJbWVzaGFpLnYxIucBCgRVc2VyEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFYWRtaW4YBCABKAgSEAoIZGlzYWJsZWQYBSABKAgSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9sYXN0X2xvZ2luX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIowDCgZDbGllbnQSEQoJY2xpZW50X2lkGAEgASgJEhMKC2NsaWVudF9uYW1lGAIgASgJEhUKDXJlZGlyZWN0X3VyaXMYAyADKAkSIgoadG9rZW5fZW5kcG9pbnRfYXV0aF9tZXRob2QYBCABKAkSEwoLZ3JhbnRfdHlwZXMYBSADKAkSFgoOcmVzcG9uc2VfdHlwZXMYBiADKAkSDQoFc2NvcGUYByABKAkSEAoIandrc191cmkYCCABKAkSEQoJandrc19qc29uGAkgASgJEhIKCmNsaWVudF91cmkYCiABKAkSEAoIbG9nb191cmkYCyABKAkSMwoMcmVnaXN0cmF0aW9uGAwgASgOMh0ubWVzaGFpLnYxLkNsaWVudFJlZ2lzdHJhdGlvbhIvCgtjcmVhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrcCCgVHcmFudBIKCgJpZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCnVzZXJfZW1haWwYAyABKAkSEQoJY2xpZW50X2lkGAQgASgJEhMKC2NsaWVudF9uYW1lGAUgASgJEg0KBXNjb3BlGAYgASgJEhEKCXJlc291cmNlcxgHIAMoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVhY3RpdmVfcmVmcmVzaF90b2tlbnMYCyABKAUiGgoYR2V0U2VydmVyTWV0YWRhdGFSZXF1ZXN0IocBChlHZXRTZXJ2ZXJNZXRhZGF0YVJlc3BvbnNlEjUKFGF1dGhvcml6YXRpb25fc2VydmVyGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIzChJwcm90ZWN0ZWRfcmVzb3VyY2UYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IhAKDkdldEp3a3NSZXF1ZXN0IiQKD0dldEp3a3NSZXNwb25zZRIRCglqd2tzX2pzb24YASABKAkiWgoVUmVnaXN0ZXJDbGllbnRSZXF1ZXN0EikKCG1ldGFkYXRhGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIWCg5yZW1vdGVfYWRkcmVzcxgCIAEoCSKBAQoWUmVnaXN0ZXJDbGllbnRSZXNwb25zZRIhCgZjbGllbnQYASABKAsyES5tZXNoYWkudjEuQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkSLQoMcmVnaXN0cmF0aW9uGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCIpChRSZXNvbHZlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiOgoVUmVzb2x2ZUNsaWVudFJlc3BvbnNlEiEKBmNsaWVudBgBIAEoCzIRLm1lc2hhaS52MS5DbGllbnQiJQoQR2V0Q2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiNgoRR2V0Q2xpZW50UmVzcG9uc2USIQoGY2xpZW50GAEgASgLMhEubWVzaGFpLnYxLkNsaWVudCI7ChJMaXN0Q2xpZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUgoTTGlzdENsaWVudHNSZXNwb25zZRIiCgdjbGllbnRzGAEgAygLMhEubWVzaGFpLnYxLkNsaWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQAoTQ3JlYXRlQ2xpZW50UmVxdWVzdBIpCghtZXRhZGF0YRgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiUAoUQ3JlYXRlQ2xpZW50UmVzcG9uc2USIQoGY2xpZW50GAEgASgLMhEubWVzaGFpLnYxLkNsaWVudBIVCg1jbGllbnRfc2VjcmV0GAIgASgJIigKE0RlbGV0ZUNsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIhYKFERlbGV0ZUNsaWVudFJlc3BvbnNlIvkBChlTdGFydEF1dGhvcml6YXRpb25SZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIUCgxyZWRpcmVjdF91cmkYAiABKAkSFQoNcmVzcG9uc2VfdHlwZRgDIAEoCRINCgVzY29wZRgEIAEoCRINCgVzdGF0ZRgFIAEoCRIWCg5jb2RlX2NoYWxsZW5nZRgGIAEoCRIdChVjb2RlX2NoYWxsZW5nZV9tZXRob2QYByABKAkSEQoJcmVzb3VyY2VzGAggAygJEg0KBW5vbmNlGAkgASgJEg4KBnByb21wdBgKIAEoCRIVCg1zZXNzaW9uX3Rva2VuGAsgASgJIuQBCgtJbnRlcmFjdGlvbhIKCgJpZBgBIAEoCRISCgpjc3JmX3Rva2VuGAIgASgJEiEKBmNsaWVudBgDIAEoCzIRLm1lc2hhaS52MS5DbGllbnQSFQoNcmVkaXJlY3RfaG9zdBgEIAEoCRIrCgZzY29wZXMYBSADKAsyGy5tZXNoYWkudjEuU2NvcGVEZXNjcmlwdGlvbhIdCgR1c2VyGAYgASgLMg8ubWVzaGFpLnYxLlVzZXISLwoLZXhwaXJlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKEFNjb3BlRGVzY3JpcHRpb24SDQoFc2NvcGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkijwEKGlN0YXJ0QXV0aG9yaXphdGlvblJlc3BvbnNlEicKBWxvZ2luGAEgASgLMhYubWVzaGFpLnYxLkludGVyYWN0aW9uSAASKQoHY29uc2VudBgCIAEoCzIWLm1lc2hhaS52MS5JbnRlcmFjdGlvbkgAEhUKC3JlZGlyZWN0X3RvGAMgASgJSABCBgoEbmV4dCI6ChVHZXRJbnRlcmFjdGlvblJlcXVlc3QSCgoCaWQYASABKAkSFQoNc2Vzc2lvbl90b2tlbhgCIAEoCSJFChZHZXRJbnRlcmFjdGlvblJlc3BvbnNlEisKC2ludGVyYWN0aW9uGAEgASgLMhYubWVzaGFpLnYxLkludGVyYWN0aW9uIocBCgxMb2dpblJlcXVlc3QSFgoOaW50ZXJhY3Rpb25faWQYASABKAkSEgoKY3NyZl90b2tlbhgCIAEoCRINCgVlbWFpbBgDIAEoCRIQCghwYXNzd29yZBgEIAEoCRIWCg5yZW1vdGVfYWRkcmVzcxgFIAEoCRISCgp1c2VyX2FnZW50GAYgASgJIpQBCg1Mb2dpblJlc3BvbnNlEhUKDXNlc3Npb25fdG9rZW4YASABKAkSNwoTc2Vzc2lvbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoEbmV4dBgDIAEoCzIlLm1lc2hhaS52MS5TdGFydEF1dGhvcml6YXRpb25SZXNwb25zZSIvChZHZXRMb2dpblNlc3Npb25SZXF1ZXN0EhUKDXNlc3Npb25fdG9rZW4YASABKAkiaQoXR2V0TG9naW5TZXNzaW9uUmVzcG9uc2USHQoEdXNlchgBIAEoCzIPLm1lc2hhaS52MS5Vc2VyEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIvChZFbmRMb2dpblNlc3Npb25SZXF1ZXN0EhUKDXNlc3Npb25fdG9rZW4YASABKAkiGQoXRW5kTG9naW5TZXNzaW9uUmVzcG9uc2UiagoURGVjaWRlQ29uc2VudFJlcXVlc3QSFgoOaW50ZXJhY3Rpb25faWQYASABKAkSEgoKY3NyZl90b2tlbhgCIAEoCRIVCg1zZXNzaW9uX3Rva2VuGAMgASgJEg8KB2FwcHJvdmUYBCABKAgiLAoVRGVjaWRlQ29uc2VudFJlc3BvbnNlEhMKC3JlZGlyZWN0X3RvGAEgASgJIsQBCgxUb2tlblJlcXVlc3QSEgoKZ3JhbnRfdHlwZRgBIAEoCRIMCgRjb2RlGAIgASgJEhQKDHJlZGlyZWN0X3VyaRgDIAEoCRIVCg1jb2RlX3ZlcmlmaWVyGAQgASgJEhUKDXJlZnJlc2hfdG9rZW4YBSABKAkSDQoFc2NvcGUYBiABKAkSEQoJcmVzb3VyY2VzGAcgAygJEiwKBmNsaWVudBgIIAEoCzIcLm1lc2hhaS52MS5DbGllbnRDcmVkZW50aWFscyKYAQoRQ2xpZW50Q3JlZGVudGlhbHMSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSHQoVY2xpZW50X2Fzc2VydGlvbl90eXBlGAMgASgJEhgKEGNsaWVudF9hc3NlcnRpb24YBCABKAkSDgoGbWV0aG9kGAUgASgJEhAKCGVuZHBvaW50GAYgASgJIoUBCg1Ub2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRISCgp0b2tlbl90eXBlGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAMSFQoNcmVmcmVzaF90b2tlbhgEIAEoCRINCgVzY29wZRgFIAEoCRIQCghpZF90b2tlbhgGIAEoCSJlCg1SZXZva2VSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhcKD3Rva2VuX3R5cGVfaGludBgCIAEoCRIsCgZjbGllbnQYAyABKAsyHC5tZXNoYWkudjEuQ2xpZW50Q3JlZGVudGlhbHMiEAoOUmV2b2tlUmVzcG9uc2UiaQoRSW50cm9zcGVjdFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFwoPdG9rZW5fdHlwZV9oaW50GAIgASgJEiwKBmNsaWVudBgDIAEoCzIcLm1lc2hhaS52MS5DbGllbnRDcmVkZW50aWFscyJEChJJbnRyb3NwZWN0UmVzcG9uc2USLgoNaW50cm9zcGVjdGlvbhgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiEQoPVXNlckluZm9SZXF1ZXN0IjsKEFVzZXJJbmZvUmVzcG9uc2USJwoGY2xhaW1zGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCI7ChhWZXJpZnlBY2Nlc3NUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkSEAoIcmVzb3VyY2UYAiABKAkipAEKGVZlcmlmeUFjY2Vzc1Rva2VuUmVzcG9uc2USDwoHc3ViamVjdBgBIAEoCRIRCgljbGllbnRfaWQYAiABKAkSDgoGc2NvcGVzGAMgAygJEhAKCGF1ZGllbmNlGAQgAygJEi8KC2V4cGlyZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh0b2tlbl9pZBgGIAEoCSJgChlDcmVhdGVTZXJ2aWNlVG9rZW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEg0KBXNjb3BlGAIgASgJEhAKCHJlc291cmNlGAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgDIoQBChpDcmVhdGVTZXJ2aWNlVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXNjb3BlGAMgASgJEhAKCGF1ZGllbmNlGAQgASgJIlEKEUNyZWF0ZVVzZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEgwKBG5hbWUYAiABKAkSEAoIcGFzc3dvcmQYAyABKAkSDQoFYWRtaW4YBCABKAgiMwoSQ3JlYXRlVXNlclJlc3BvbnNlEh0KBHVzZXIYASABKAsyDy5tZXNoYWkudjEuVXNlciIeCg5HZXRVc2VyUmVxdWVzdBIMCgR1c2VyGAEgASgJIjAKD0dldFVzZXJSZXNwb25zZRIdCgR1c2VyGAEgASgLMg8ubWVzaGFpLnYxLlVzZXIiSAoQTGlzdFVzZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRINCgVxdWVyeRgDIAEoCSJMChFMaXN0VXNlcnNSZXNwb25zZRIeCgV1c2VycxgBIAMoCzIPLm1lc2hhaS52MS5Vc2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ/ChFVcGRhdGVVc2VyUmVxdWVzdBIMCgR1c2VyGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARISCgVhZG1pbhgDIAEoCEgBiAEBEhUKCGRpc2FibGVkGAQgASgISAKIAQFCBwoFX25hbWVCCAoGX2FkbWluQgsKCV9kaXNhYmxlZCIzChJVcGRhdGVVc2VyUmVzcG9uc2USHQoEdXNlchgBIAEoCzIPLm1lc2hhaS52MS5Vc2VyIjQKElNldFBhc3N3b3JkUmVxdWVzdBIMCgR1c2VyGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIhUKE1NldFBhc3N3b3JkUmVzcG9uc2UiWwoRTGlzdEdyYW50c1JlcXVlc3QSDAoEdXNlchgBIAEoCRIRCgljbGllbnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiTwoSTGlzdEdyYW50c1Jlc3BvbnNlEiAKBmdyYW50cxgBIAMoCzIQLm1lc2hhaS52MS5HcmFudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRwoSUmV2b2tlR3JhbnRSZXF1ZXN0EhAKCGdyYW50X2lkGAEgASgJEgwKBHVzZXIYAiABKAkSEQoJY2xpZW50X2lkGAMgASgJIiYKE1Jldm9rZUdyYW50UmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoBSqkAQoSQ2xpZW50UmVnaXN0cmF0aW9uEiMKH0NMSUVOVF9SRUdJU1RSQVRJT05fVU5TUEVDSUZJRUQQABIfChtDTElFTlRfUkVHSVNUUkFUSU9OX0RZTkFNSUMQARIpCiVDTElFTlRfUkVHSVNUUkFUSU9OX01FVEFEQVRBX0RPQ1VNRU5UEAISHQoZQ0xJRU5UX1JFR0lTVFJBVElPTl9BRE1JThADMuUQCgtBdXRoU2VydmljZRJeChFHZXRTZXJ2ZXJNZXRhZGF0YRIjLm1lc2hhaS52MS5HZXRTZXJ2ZXJNZXRhZGF0YVJlcXVlc3QaJC5tZXNoYWkudjEuR2V0U2VydmVyTWV0YWRhdGFSZXNwb25zZRJACgdHZXRKd2tzEhkubWVzaGFpLnYxLkdldEp3a3NSZXF1ZXN0GhoubWVzaGFpLnYxLkdldEp3a3NSZXNwb25zZRJVCg5SZWdpc3RlckNsaWVudBIgLm1lc2hhaS52MS5SZWdpc3RlckNsaWVudFJlcXVlc3QaIS5tZXNoYWkudjEuUmVnaXN0ZXJDbGllbnRSZXNwb25zZRJSCg1SZXNvbHZlQ2xpZW50Eh8ubWVzaGFpLnYxLlJlc29sdmVDbGllbnRSZXF1ZXN0GiAubWVzaGFpLnYxLlJlc29sdmVDbGllbnRSZXNwb25zZRJGCglHZXRDbGllbnQSGy5tZXNoYWkudjEuR2V0Q2xpZW50UmVxdWVzdBocLm1lc2hhaS52MS5HZXRDbGllbnRSZXNwb25zZRJMCgtMaXN0Q2xpZW50cxIdLm1lc2hhaS52MS5MaXN0Q2xpZW50c1JlcXVlc3QaHi5tZXNoYWkudjEuTGlzdENsaWVudHNSZXNwb25zZRJPCgxDcmVhdGVDbGllbnQSHi5tZXNoYWkudjEuQ3JlYXRlQ2xpZW50UmVxdWVzdBofLm1lc2hhaS52MS5DcmVhdGVDbGllbnRSZXNwb25zZRJPCgxEZWxldGVDbGllbnQSHi5tZXNoYWkudjEuRGVsZXRlQ2xpZW50UmVxdWVzdBofLm1lc2hhaS52MS5EZWxldGVDbGllbnRSZXNwb25zZRJhChJTdGFydEF1dGhvcml6YXRpb24SJC5tZXNoYWkudjEuU3RhcnRBdXRob3JpemF0aW9uUmVxdWVzdBolLm1lc2hhaS52MS5TdGFydEF1dGhvcml6YXRpb25SZXNwb25zZRJVCg5HZXRJbnRlcmFjdGlvbhIgLm1lc2hhaS52MS5HZXRJbnRlcmFjdGlvblJlcXVlc3QaIS5tZXNoYWkudjEuR2V0SW50ZXJhY3Rpb25SZXNwb25zZRI6CgVMb2dpbhIXLm1lc2hhaS52MS5Mb2dpblJlcXVlc3QaGC5tZXNoYWkudjEuTG9naW5SZXNwb25zZRJYCg9HZXRMb2dpblNlc3Npb24SIS5tZXNoYWkudjEuR2V0TG9naW5TZXNzaW9uUmVxdWVzdBoiLm1lc2hhaS52MS5HZXRMb2dpblNlc3Npb25SZXNwb25zZRJYCg9FbmRMb2dpblNlc3Npb24SIS5tZXNoYWkudjEuRW5kTG9naW5TZXNzaW9uUmVxdWVzdBoiLm1lc2hhaS52MS5FbmRMb2dpblNlc3Npb25SZXNwb25zZRJSCg1EZWNpZGVDb25zZW50Eh8ubWVzaGFpLnYxLkRlY2lkZUNvbnNlbnRSZXF1ZXN0GiAubWVzaGFpLnYxLkRlY2lkZUNvbnNlbnRSZXNwb25zZRI6CgVUb2tlbhIXLm1lc2hhaS52MS5Ub2tlblJlcXVlc3QaGC5tZXNoYWkudjEuVG9rZW5SZXNwb25zZRI9CgZSZXZva2USGC5tZXNoYWkudjEuUmV2b2tlUmVxdWVzdBoZLm1lc2hhaS52MS5SZXZva2VSZXNwb25zZRJJCgpJbnRyb3NwZWN0EhwubWVzaGFpLnYxLkludHJvc3BlY3RSZXF1ZXN0Gh0ubWVzaGFpLnYxLkludHJvc3BlY3RSZXNwb25zZRJDCghVc2VySW5mbxIaLm1lc2hhaS52MS5Vc2VySW5mb1JlcXVlc3QaGy5tZXNoYWkudjEuVXNlckluZm9SZXNwb25zZRJeChFWZXJpZnlBY2Nlc3NUb2tlbhIjLm1lc2hhaS52MS5WZXJpZnlBY2Nlc3NUb2tlblJlcXVlc3QaJC5tZXNoYWkudjEuVmVyaWZ5QWNjZXNzVG9rZW5SZXNwb25zZRJhChJDcmVhdGVTZXJ2aWNlVG9rZW4SJC5tZXNoYWkudjEuQ3JlYXRlU2VydmljZVRva2VuUmVxdWVzdBolLm1lc2hhaS52MS5DcmVhdGVTZXJ2aWNlVG9rZW5SZXNwb25zZRJJCgpDcmVhdGVVc2VyEhwubWVzaGFpLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0Gh0ubWVzaGFpLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJACgdHZXRVc2VyEhkubWVzaGFpLnYxLkdldFVzZXJSZXF1ZXN0GhoubWVzaGFpLnYxLkdldFVzZXJSZXNwb25zZRJGCglMaXN0VXNlcnMSGy5tZXNoYWkudjEuTGlzdFVzZXJzUmVxdWVzdBocLm1lc2hhaS52MS5MaXN0VXNlcnNSZXNwb25zZRJJCgpVcGRhdGVVc2VyEhwubWVzaGFpLnYxLlVwZGF0ZVVzZXJSZXF1ZXN0Gh0ubWVzaGFpLnYxLlVwZGF0ZVVzZXJSZXNwb25zZRJMCgtTZXRQYXNzd29yZBIdLm1lc2hhaS52MS5TZXRQYXNzd29yZFJlcXVlc3QaHi5tZXNoYWkudjEuU2V0UGFzc3dvcmRSZXNwb25zZRJJCgpMaXN0R3JhbnRzEhwubWVzaGFpLnYxLkxpc3RHcmFudHNSZXF1ZXN0Gh0ubWVzaGFpLnYxLkxpc3RHcmFudHNSZXNwb25zZRJMCgtSZXZva2VHcmFudBIdLm1lc2hhaS52MS5SZXZva2VHcmFudFJlcXVlc3QaHi5tZXNoYWkudjEuUmV2b2tlR3JhbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * A user account: the same accounts sign in through OAuth, the CLI and the admin console.
@@ -480,6 +480,50 @@ export const ListClientsResponseSchema: GenMessage<ListClientsResponse> = /*@__P
   messageDesc(file_meshai_v1_auth, 14);
 
 /**
+ * @generated from message meshai.v1.CreateClientRequest
+ */
+export type CreateClientRequest = Message<"meshai.v1.CreateClientRequest"> & {
+  /**
+   * RFC 7591 client metadata (client_name, redirect_uris, grant_types,
+   * token_endpoint_auth_method, scope, jwks_uri, jwks...).
+   *
+   * @generated from field: google.protobuf.Struct metadata = 1;
+   */
+  metadata?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message meshai.v1.CreateClientRequest.
+ * Use `create(CreateClientRequestSchema)` to create a new message.
+ */
+export const CreateClientRequestSchema: GenMessage<CreateClientRequest> = /*@__PURE__*/
+  messageDesc(file_meshai_v1_auth, 15);
+
+/**
+ * @generated from message meshai.v1.CreateClientResponse
+ */
+export type CreateClientResponse = Message<"meshai.v1.CreateClientResponse"> & {
+  /**
+   * @generated from field: meshai.v1.Client client = 1;
+   */
+  client?: Client | undefined;
+
+  /**
+   * Only for confidential clients, and only in this response.
+   *
+   * @generated from field: string client_secret = 2;
+   */
+  clientSecret: string;
+};
+
+/**
+ * Describes the message meshai.v1.CreateClientResponse.
+ * Use `create(CreateClientResponseSchema)` to create a new message.
+ */
+export const CreateClientResponseSchema: GenMessage<CreateClientResponse> = /*@__PURE__*/
+  messageDesc(file_meshai_v1_auth, 16);
+
+/**
  * @generated from message meshai.v1.DeleteClientRequest
  */
 export type DeleteClientRequest = Message<"meshai.v1.DeleteClientRequest"> & {
@@ -494,7 +538,7 @@ export type DeleteClientRequest = Message<"meshai.v1.DeleteClientRequest"> & {
  * Use `create(DeleteClientRequestSchema)` to create a new message.
  */
 export const DeleteClientRequestSchema: GenMessage<DeleteClientRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 15);
+  messageDesc(file_meshai_v1_auth, 17);
 
 /**
  * @generated from message meshai.v1.DeleteClientResponse
@@ -507,7 +551,7 @@ export type DeleteClientResponse = Message<"meshai.v1.DeleteClientResponse"> & {
  * Use `create(DeleteClientResponseSchema)` to create a new message.
  */
 export const DeleteClientResponseSchema: GenMessage<DeleteClientResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 16);
+  messageDesc(file_meshai_v1_auth, 18);
 
 /**
  * @generated from message meshai.v1.StartAuthorizationRequest
@@ -578,7 +622,7 @@ export type StartAuthorizationRequest = Message<"meshai.v1.StartAuthorizationReq
  * Use `create(StartAuthorizationRequestSchema)` to create a new message.
  */
 export const StartAuthorizationRequestSchema: GenMessage<StartAuthorizationRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 17);
+  messageDesc(file_meshai_v1_auth, 19);
 
 /**
  * What the browser sees next.
@@ -635,7 +679,7 @@ export type Interaction = Message<"meshai.v1.Interaction"> & {
  * Use `create(InteractionSchema)` to create a new message.
  */
 export const InteractionSchema: GenMessage<Interaction> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 18);
+  messageDesc(file_meshai_v1_auth, 20);
 
 /**
  * @generated from message meshai.v1.ScopeDescription
@@ -657,7 +701,7 @@ export type ScopeDescription = Message<"meshai.v1.ScopeDescription"> & {
  * Use `create(ScopeDescriptionSchema)` to create a new message.
  */
 export const ScopeDescriptionSchema: GenMessage<ScopeDescription> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 19);
+  messageDesc(file_meshai_v1_auth, 21);
 
 /**
  * @generated from message meshai.v1.StartAuthorizationResponse
@@ -698,7 +742,7 @@ export type StartAuthorizationResponse = Message<"meshai.v1.StartAuthorizationRe
  * Use `create(StartAuthorizationResponseSchema)` to create a new message.
  */
 export const StartAuthorizationResponseSchema: GenMessage<StartAuthorizationResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 20);
+  messageDesc(file_meshai_v1_auth, 22);
 
 /**
  * @generated from message meshai.v1.GetInteractionRequest
@@ -722,7 +766,7 @@ export type GetInteractionRequest = Message<"meshai.v1.GetInteractionRequest"> &
  * Use `create(GetInteractionRequestSchema)` to create a new message.
  */
 export const GetInteractionRequestSchema: GenMessage<GetInteractionRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 21);
+  messageDesc(file_meshai_v1_auth, 23);
 
 /**
  * @generated from message meshai.v1.GetInteractionResponse
@@ -739,7 +783,7 @@ export type GetInteractionResponse = Message<"meshai.v1.GetInteractionResponse">
  * Use `create(GetInteractionResponseSchema)` to create a new message.
  */
 export const GetInteractionResponseSchema: GenMessage<GetInteractionResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 22);
+  messageDesc(file_meshai_v1_auth, 24);
 
 /**
  * @generated from message meshai.v1.LoginRequest
@@ -781,7 +825,7 @@ export type LoginRequest = Message<"meshai.v1.LoginRequest"> & {
  * Use `create(LoginRequestSchema)` to create a new message.
  */
 export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 23);
+  messageDesc(file_meshai_v1_auth, 25);
 
 /**
  * @generated from message meshai.v1.LoginResponse
@@ -812,7 +856,7 @@ export type LoginResponse = Message<"meshai.v1.LoginResponse"> & {
  * Use `create(LoginResponseSchema)` to create a new message.
  */
 export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 24);
+  messageDesc(file_meshai_v1_auth, 26);
 
 /**
  * @generated from message meshai.v1.GetLoginSessionRequest
@@ -829,7 +873,7 @@ export type GetLoginSessionRequest = Message<"meshai.v1.GetLoginSessionRequest">
  * Use `create(GetLoginSessionRequestSchema)` to create a new message.
  */
 export const GetLoginSessionRequestSchema: GenMessage<GetLoginSessionRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 25);
+  messageDesc(file_meshai_v1_auth, 27);
 
 /**
  * @generated from message meshai.v1.GetLoginSessionResponse
@@ -851,7 +895,7 @@ export type GetLoginSessionResponse = Message<"meshai.v1.GetLoginSessionResponse
  * Use `create(GetLoginSessionResponseSchema)` to create a new message.
  */
 export const GetLoginSessionResponseSchema: GenMessage<GetLoginSessionResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 26);
+  messageDesc(file_meshai_v1_auth, 28);
 
 /**
  * @generated from message meshai.v1.EndLoginSessionRequest
@@ -868,7 +912,7 @@ export type EndLoginSessionRequest = Message<"meshai.v1.EndLoginSessionRequest">
  * Use `create(EndLoginSessionRequestSchema)` to create a new message.
  */
 export const EndLoginSessionRequestSchema: GenMessage<EndLoginSessionRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 27);
+  messageDesc(file_meshai_v1_auth, 29);
 
 /**
  * @generated from message meshai.v1.EndLoginSessionResponse
@@ -881,7 +925,7 @@ export type EndLoginSessionResponse = Message<"meshai.v1.EndLoginSessionResponse
  * Use `create(EndLoginSessionResponseSchema)` to create a new message.
  */
 export const EndLoginSessionResponseSchema: GenMessage<EndLoginSessionResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 28);
+  messageDesc(file_meshai_v1_auth, 30);
 
 /**
  * @generated from message meshai.v1.DecideConsentRequest
@@ -913,7 +957,7 @@ export type DecideConsentRequest = Message<"meshai.v1.DecideConsentRequest"> & {
  * Use `create(DecideConsentRequestSchema)` to create a new message.
  */
 export const DecideConsentRequestSchema: GenMessage<DecideConsentRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 29);
+  messageDesc(file_meshai_v1_auth, 31);
 
 /**
  * @generated from message meshai.v1.DecideConsentResponse
@@ -932,7 +976,7 @@ export type DecideConsentResponse = Message<"meshai.v1.DecideConsentResponse"> &
  * Use `create(DecideConsentResponseSchema)` to create a new message.
  */
 export const DecideConsentResponseSchema: GenMessage<DecideConsentResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 30);
+  messageDesc(file_meshai_v1_auth, 32);
 
 /**
  * @generated from message meshai.v1.TokenRequest
@@ -986,7 +1030,7 @@ export type TokenRequest = Message<"meshai.v1.TokenRequest"> & {
  * Use `create(TokenRequestSchema)` to create a new message.
  */
 export const TokenRequestSchema: GenMessage<TokenRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 31);
+  messageDesc(file_meshai_v1_auth, 33);
 
 /**
  * How the client authenticated itself at the token, revocation or
@@ -1040,7 +1084,7 @@ export type ClientCredentials = Message<"meshai.v1.ClientCredentials"> & {
  * Use `create(ClientCredentialsSchema)` to create a new message.
  */
 export const ClientCredentialsSchema: GenMessage<ClientCredentials> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 32);
+  messageDesc(file_meshai_v1_auth, 34);
 
 /**
  * @generated from message meshai.v1.TokenResponse
@@ -1084,7 +1128,7 @@ export type TokenResponse = Message<"meshai.v1.TokenResponse"> & {
  * Use `create(TokenResponseSchema)` to create a new message.
  */
 export const TokenResponseSchema: GenMessage<TokenResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 33);
+  messageDesc(file_meshai_v1_auth, 35);
 
 /**
  * @generated from message meshai.v1.RevokeRequest
@@ -1111,7 +1155,7 @@ export type RevokeRequest = Message<"meshai.v1.RevokeRequest"> & {
  * Use `create(RevokeRequestSchema)` to create a new message.
  */
 export const RevokeRequestSchema: GenMessage<RevokeRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 34);
+  messageDesc(file_meshai_v1_auth, 36);
 
 /**
  * @generated from message meshai.v1.RevokeResponse
@@ -1124,7 +1168,7 @@ export type RevokeResponse = Message<"meshai.v1.RevokeResponse"> & {
  * Use `create(RevokeResponseSchema)` to create a new message.
  */
 export const RevokeResponseSchema: GenMessage<RevokeResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 35);
+  messageDesc(file_meshai_v1_auth, 37);
 
 /**
  * @generated from message meshai.v1.IntrospectRequest
@@ -1151,7 +1195,7 @@ export type IntrospectRequest = Message<"meshai.v1.IntrospectRequest"> & {
  * Use `create(IntrospectRequestSchema)` to create a new message.
  */
 export const IntrospectRequestSchema: GenMessage<IntrospectRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 36);
+  messageDesc(file_meshai_v1_auth, 38);
 
 /**
  * @generated from message meshai.v1.IntrospectResponse
@@ -1170,7 +1214,7 @@ export type IntrospectResponse = Message<"meshai.v1.IntrospectResponse"> & {
  * Use `create(IntrospectResponseSchema)` to create a new message.
  */
 export const IntrospectResponseSchema: GenMessage<IntrospectResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 37);
+  messageDesc(file_meshai_v1_auth, 39);
 
 /**
  * @generated from message meshai.v1.UserInfoRequest
@@ -1183,7 +1227,7 @@ export type UserInfoRequest = Message<"meshai.v1.UserInfoRequest"> & {
  * Use `create(UserInfoRequestSchema)` to create a new message.
  */
 export const UserInfoRequestSchema: GenMessage<UserInfoRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 38);
+  messageDesc(file_meshai_v1_auth, 40);
 
 /**
  * @generated from message meshai.v1.UserInfoResponse
@@ -1202,7 +1246,7 @@ export type UserInfoResponse = Message<"meshai.v1.UserInfoResponse"> & {
  * Use `create(UserInfoResponseSchema)` to create a new message.
  */
 export const UserInfoResponseSchema: GenMessage<UserInfoResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 39);
+  messageDesc(file_meshai_v1_auth, 41);
 
 /**
  * @generated from message meshai.v1.VerifyAccessTokenRequest
@@ -1226,7 +1270,7 @@ export type VerifyAccessTokenRequest = Message<"meshai.v1.VerifyAccessTokenReque
  * Use `create(VerifyAccessTokenRequestSchema)` to create a new message.
  */
 export const VerifyAccessTokenRequestSchema: GenMessage<VerifyAccessTokenRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 40);
+  messageDesc(file_meshai_v1_auth, 42);
 
 /**
  * @generated from message meshai.v1.VerifyAccessTokenResponse
@@ -1268,7 +1312,7 @@ export type VerifyAccessTokenResponse = Message<"meshai.v1.VerifyAccessTokenResp
  * Use `create(VerifyAccessTokenResponseSchema)` to create a new message.
  */
 export const VerifyAccessTokenResponseSchema: GenMessage<VerifyAccessTokenResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 41);
+  messageDesc(file_meshai_v1_auth, 43);
 
 /**
  * @generated from message meshai.v1.CreateServiceTokenRequest
@@ -1308,7 +1352,7 @@ export type CreateServiceTokenRequest = Message<"meshai.v1.CreateServiceTokenReq
  * Use `create(CreateServiceTokenRequestSchema)` to create a new message.
  */
 export const CreateServiceTokenRequestSchema: GenMessage<CreateServiceTokenRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 42);
+  messageDesc(file_meshai_v1_auth, 44);
 
 /**
  * @generated from message meshai.v1.CreateServiceTokenResponse
@@ -1340,7 +1384,7 @@ export type CreateServiceTokenResponse = Message<"meshai.v1.CreateServiceTokenRe
  * Use `create(CreateServiceTokenResponseSchema)` to create a new message.
  */
 export const CreateServiceTokenResponseSchema: GenMessage<CreateServiceTokenResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 43);
+  messageDesc(file_meshai_v1_auth, 45);
 
 /**
  * @generated from message meshai.v1.CreateUserRequest
@@ -1374,7 +1418,7 @@ export type CreateUserRequest = Message<"meshai.v1.CreateUserRequest"> & {
  * Use `create(CreateUserRequestSchema)` to create a new message.
  */
 export const CreateUserRequestSchema: GenMessage<CreateUserRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 44);
+  messageDesc(file_meshai_v1_auth, 46);
 
 /**
  * @generated from message meshai.v1.CreateUserResponse
@@ -1391,7 +1435,7 @@ export type CreateUserResponse = Message<"meshai.v1.CreateUserResponse"> & {
  * Use `create(CreateUserResponseSchema)` to create a new message.
  */
 export const CreateUserResponseSchema: GenMessage<CreateUserResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 45);
+  messageDesc(file_meshai_v1_auth, 47);
 
 /**
  * @generated from message meshai.v1.GetUserRequest
@@ -1410,7 +1454,7 @@ export type GetUserRequest = Message<"meshai.v1.GetUserRequest"> & {
  * Use `create(GetUserRequestSchema)` to create a new message.
  */
 export const GetUserRequestSchema: GenMessage<GetUserRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 46);
+  messageDesc(file_meshai_v1_auth, 48);
 
 /**
  * @generated from message meshai.v1.GetUserResponse
@@ -1427,7 +1471,7 @@ export type GetUserResponse = Message<"meshai.v1.GetUserResponse"> & {
  * Use `create(GetUserResponseSchema)` to create a new message.
  */
 export const GetUserResponseSchema: GenMessage<GetUserResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 47);
+  messageDesc(file_meshai_v1_auth, 49);
 
 /**
  * @generated from message meshai.v1.ListUsersRequest
@@ -1456,7 +1500,7 @@ export type ListUsersRequest = Message<"meshai.v1.ListUsersRequest"> & {
  * Use `create(ListUsersRequestSchema)` to create a new message.
  */
 export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 48);
+  messageDesc(file_meshai_v1_auth, 50);
 
 /**
  * @generated from message meshai.v1.ListUsersResponse
@@ -1478,7 +1522,7 @@ export type ListUsersResponse = Message<"meshai.v1.ListUsersResponse"> & {
  * Use `create(ListUsersResponseSchema)` to create a new message.
  */
 export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 49);
+  messageDesc(file_meshai_v1_auth, 51);
 
 /**
  * @generated from message meshai.v1.UpdateUserRequest
@@ -1512,7 +1556,7 @@ export type UpdateUserRequest = Message<"meshai.v1.UpdateUserRequest"> & {
  * Use `create(UpdateUserRequestSchema)` to create a new message.
  */
 export const UpdateUserRequestSchema: GenMessage<UpdateUserRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 50);
+  messageDesc(file_meshai_v1_auth, 52);
 
 /**
  * @generated from message meshai.v1.UpdateUserResponse
@@ -1529,7 +1573,7 @@ export type UpdateUserResponse = Message<"meshai.v1.UpdateUserResponse"> & {
  * Use `create(UpdateUserResponseSchema)` to create a new message.
  */
 export const UpdateUserResponseSchema: GenMessage<UpdateUserResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 51);
+  messageDesc(file_meshai_v1_auth, 53);
 
 /**
  * @generated from message meshai.v1.SetPasswordRequest
@@ -1553,7 +1597,7 @@ export type SetPasswordRequest = Message<"meshai.v1.SetPasswordRequest"> & {
  * Use `create(SetPasswordRequestSchema)` to create a new message.
  */
 export const SetPasswordRequestSchema: GenMessage<SetPasswordRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 52);
+  messageDesc(file_meshai_v1_auth, 54);
 
 /**
  * @generated from message meshai.v1.SetPasswordResponse
@@ -1566,7 +1610,7 @@ export type SetPasswordResponse = Message<"meshai.v1.SetPasswordResponse"> & {
  * Use `create(SetPasswordResponseSchema)` to create a new message.
  */
 export const SetPasswordResponseSchema: GenMessage<SetPasswordResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 53);
+  messageDesc(file_meshai_v1_auth, 55);
 
 /**
  * @generated from message meshai.v1.ListGrantsRequest
@@ -1600,7 +1644,7 @@ export type ListGrantsRequest = Message<"meshai.v1.ListGrantsRequest"> & {
  * Use `create(ListGrantsRequestSchema)` to create a new message.
  */
 export const ListGrantsRequestSchema: GenMessage<ListGrantsRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 54);
+  messageDesc(file_meshai_v1_auth, 56);
 
 /**
  * @generated from message meshai.v1.ListGrantsResponse
@@ -1622,14 +1666,15 @@ export type ListGrantsResponse = Message<"meshai.v1.ListGrantsResponse"> & {
  * Use `create(ListGrantsResponseSchema)` to create a new message.
  */
 export const ListGrantsResponseSchema: GenMessage<ListGrantsResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 55);
+  messageDesc(file_meshai_v1_auth, 57);
 
 /**
  * @generated from message meshai.v1.RevokeGrantRequest
  */
 export type RevokeGrantRequest = Message<"meshai.v1.RevokeGrantRequest"> & {
   /**
-   * One grant; or, with user set and grant_id empty, every grant of that user.
+   * One grant; or, with user set and grant_id empty, every grant of that user;
+   * or, with client_id set, every grant made to that client.
    *
    * @generated from field: string grant_id = 1;
    */
@@ -1639,6 +1684,11 @@ export type RevokeGrantRequest = Message<"meshai.v1.RevokeGrantRequest"> & {
    * @generated from field: string user = 2;
    */
   user: string;
+
+  /**
+   * @generated from field: string client_id = 3;
+   */
+  clientId: string;
 };
 
 /**
@@ -1646,7 +1696,7 @@ export type RevokeGrantRequest = Message<"meshai.v1.RevokeGrantRequest"> & {
  * Use `create(RevokeGrantRequestSchema)` to create a new message.
  */
 export const RevokeGrantRequestSchema: GenMessage<RevokeGrantRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 56);
+  messageDesc(file_meshai_v1_auth, 58);
 
 /**
  * @generated from message meshai.v1.RevokeGrantResponse
@@ -1663,7 +1713,7 @@ export type RevokeGrantResponse = Message<"meshai.v1.RevokeGrantResponse"> & {
  * Use `create(RevokeGrantResponseSchema)` to create a new message.
  */
 export const RevokeGrantResponseSchema: GenMessage<RevokeGrantResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_auth, 57);
+  messageDesc(file_meshai_v1_auth, 59);
 
 /**
  * How a client was registered.
@@ -1777,6 +1827,17 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof ListClientsRequestSchema;
     output: typeof ListClientsResponseSchema;
+  },
+  /**
+   * Adds a client as an administrator: any grant type, including
+   * client_credentials for internal services. Needs mcp:manage.
+   *
+   * @generated from rpc meshai.v1.AuthService.CreateClient
+   */
+  createClient: {
+    methodKind: "unary";
+    input: typeof CreateClientRequestSchema;
+    output: typeof CreateClientResponseSchema;
   },
   /**
    * Deletes a client and revokes every grant made to it. Needs mcp:manage.

@@ -23,7 +23,8 @@ export interface IssueRequest {
   subject: string;
   clientId: string;
   scope: string;
-  audience: string;
+  /** One resource, or several (RFC 8707: a token may be meant for more than one). */
+  audience: string | string[];
   ttlSeconds: number;
   grantId?: string;
   userId?: string;

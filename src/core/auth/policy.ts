@@ -18,6 +18,7 @@ const authRules: Record<keyof typeof AuthService.method, Rule> = {
   resolveClient: "public",
   getClient: "mcp:manage",
   listClients: "mcp:manage",
+  createClient: "mcp:manage",
   deleteClient: "mcp:manage",
   startAuthorization: "public",
   getInteraction: "public",

@@ -44,6 +44,10 @@ export function createAccessTokenRepository(knex: Knex) {
     async revoke(jti: string, now: number): Promise<void> {
       await knex("access_tokens").where({ jti }).whereNull("revoked_at").update({ revoked_at: now });
     },
+    /** Revokes every live access token issued to a client (client deleted). */
+    async revokeByClient(clientId: string, now: number): Promise<void> {
+      await knex("access_tokens").where({ client_id: clientId }).whereNull("revoked_at").update({ revoked_at: now });
+    },
     /** Forgets rows of tokens that have expired anyway. */
     async purgeExpired(now: number): Promise<number> {
       return knex("access_tokens").where("expires_at", "<", now).delete();

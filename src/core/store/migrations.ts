@@ -265,7 +265,43 @@ const initial: Migration = {
   },
 };
 
-const migrations: Migration[] = [initial];
+/**
+ * OAuth: the login time travels with codes and refresh tokens (the id_token's
+ * auth_time), and the lookups the token endpoint and revocation make are indexed.
+ */
+const oauth: Migration = {
+  name: "0002_oauth",
+  async up(knex) {
+    await knex.schema.alterTable("authorization_codes", (t) => {
+      t.bigInteger("auth_time");
+      t.index(["grant_id"]);
+    });
+    await knex.schema.alterTable("refresh_tokens", (t) => {
+      t.bigInteger("auth_time");
+      t.index(["parent_hash"]);
+    });
+    await knex.schema.alterTable("access_tokens", (t) => {
+      t.index(["client_id"]);
+    });
+    await knex.schema.alterTable("interactions", (t) => {
+      t.index(["expires_at"]);
+    });
+  },
+  async down(knex) {
+    await knex.schema.alterTable("interactions", (t) => t.dropIndex(["expires_at"]));
+    await knex.schema.alterTable("access_tokens", (t) => t.dropIndex(["client_id"]));
+    await knex.schema.alterTable("refresh_tokens", (t) => {
+      t.dropIndex(["parent_hash"]);
+      t.dropColumn("auth_time");
+    });
+    await knex.schema.alterTable("authorization_codes", (t) => {
+      t.dropIndex(["grant_id"]);
+      t.dropColumn("auth_time");
+    });
+  },
+};
+
+const migrations: Migration[] = [initial, oauth];
 
 /** knex migration source over the in-code list above. */
 export const migrationSource: Knex.MigrationSource<Migration> = {
