@@ -6,6 +6,7 @@ import type { CoreClients } from "./core-client.js";
 import { defaultServerErrorLog, errorHandler, type ServerErrorLog } from "./error-handler.js";
 import { HttpError } from "./errors.js";
 import { healthRoutes } from "./health.js";
+import { mcpRoutes } from "./mcp/routes.js";
 import { discoveryRoutes } from "./oauth/discovery.js";
 import { requestId } from "./request-id.js";
 import { securityHeaders } from "./security-headers.js";
@@ -26,7 +27,7 @@ export type RouteModule = (router: Router, deps: RouteDeps) => void;
  *   mcpRoutes        /v1/mcp
  *   adminRoutes      /admin
  */
-export const routeModules: readonly RouteModule[] = [healthRoutes, discoveryRoutes];
+export const routeModules: readonly RouteModule[] = [healthRoutes, discoveryRoutes, mcpRoutes];
 
 export interface AppOptions extends RouteDeps {
   /** Extra route modules mounted after `routeModules` (tests, experiments). */

@@ -57,7 +57,7 @@ function decode(raw: Buffer): string {
   try {
     return utf8.decode(raw);
   } catch {
-    throw new HttpError(400, "invalid_request", "request body is not valid UTF-8");
+    throw new HttpError(400, "invalid_request", "request body is not valid UTF-8", -32700);
   }
 }
 
@@ -76,7 +76,7 @@ function parse(ctx: Context, raw: Buffer): unknown {
       return JSON.parse(decode(raw));
     } catch (err) {
       if (err instanceof HttpError) throw err;
-      throw new HttpError(400, "invalid_request", "request body is not valid JSON");
+      throw new HttpError(400, "invalid_request", "request body is not valid JSON", -32700);
     }
   }
   if (ctx.is("urlencoded")) return parseForm(decode(raw));

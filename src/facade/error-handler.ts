@@ -1,6 +1,9 @@
 import type { Context, Middleware } from "koa";
 import type { Config } from "../config.js";
-import { toHttpError } from "./errors.js";
+import { toHttpError, toJsonRpcError } from "./errors.js";
+
+/** The MCP endpoint speaks JSON-RPC: its errors (even a body that never parsed) are JSON-RPC error objects. */
+const isJsonRpcPath = (path: string) => path === "/v1/mcp" || path.startsWith("/v1/mcp/");
 
 /** Called for every 5xx: the only place an internal message is written down. */
 export type ServerErrorLog = (err: unknown, ctx: Context) => void;
@@ -42,7 +45,9 @@ export function errorHandler(log: ServerErrorLog): Middleware {
         return;
       }
       ctx.status = status;
-      ctx.body = body;
+      ctx.body = isJsonRpcPath(ctx.path)
+        ? { jsonrpc: "2.0", id: null, error: toJsonRpcError(err, ctx.state.requestId as string | undefined) }
+        : body;
       if (status >= 500) log(err, ctx);
     }
   };

@@ -80,6 +80,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly error: string,
     description: string,
+    /** The JSON-RPC code when it is not the generic -32600, e.g. -32700 for a body that is not JSON. */
+    readonly jsonRpc?: number,
   ) {
     super(description);
     this.name = "HttpError";
@@ -129,7 +131,7 @@ function classify(err: unknown): Classified {
     return {
       status: err.status,
       oauth: err.error,
-      jsonRpc: err.status < 500 ? -32600 : -32603,
+      jsonRpc: err.jsonRpc ?? (err.status < 500 ? -32600 : -32603),
       description: err.status < 500 ? err.message : "internal error",
     };
   }
