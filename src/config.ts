@@ -31,6 +31,8 @@ export interface Config {
   bodyLimit: number;
   /** Allow outbound calls to private, loopback and link-local addresses (tests, local agents). */
   allowPrivateNetwork: boolean;
+  /** Dynamically registered OAuth clients unused for this many days are deleted. */
+  clientReapDays: number;
   logLevel: "silent" | "error" | "warn" | "info" | "debug";
 }
 
@@ -147,6 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtl: positiveInt(env, "MESHAI_ACCESS_TOKEN_TTL", 3600, "a whole number of seconds above 0"),
     bodyLimit: positiveInt(env, "MESHAI_BODY_LIMIT", 1024 * 1024, "a whole number of bytes above 0"),
     allowPrivateNetwork: bool(env, "MESHAI_ALLOW_PRIVATE_NETWORK", false),
+    clientReapDays: positiveInt(env, "MESHAI_CLIENT_REAP_DAYS", 30, "a whole number of days above 0"),
     logLevel,
   };
 }

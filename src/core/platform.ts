@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Config } from "../config.js";
 import { createAccessTokens } from "./auth/access-tokens.js";
 import { createKeyRing } from "./auth/keys.js";
+import { createOAuth } from "./auth/oauth.js";
 import { createUserAccounts } from "./auth/users.js";
 import { type Clock, systemClock } from "./clock.js";
 import { createRegistry } from "./mesh/registry.js";
@@ -14,7 +15,8 @@ import { createUserRepository } from "./store/users.js";
 export type PlatformConfig = Pick<
   Config,
   "issuer" | "mcpResource" | "resources" | "accessTokenTtl" | "adminEmail" | "adminPassword" | "databaseUrl" | "sqliteFile"
->;
+> &
+  Partial<Pick<Config, "allowPrivateNetwork" | "clientReapDays">>;
 
 /**
  * The core's domain, wired once over one database: what the RPC services and
@@ -33,7 +35,20 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
   });
   const accounts = createUserAccounts({ users, clock });
   const registry = createRegistry({ agents: createAgentRepository(db.knex), clock });
-  return { config, db, clock, users, keys, accessTokens, accounts, registry };
+  const oauth = createOAuth({
+    knex: db.knex,
+    issuer: config.issuer,
+    mcpResource: config.mcpResource,
+    resources: config.resources,
+    accessTokenTtl: config.accessTokenTtl,
+    allowPrivateNetwork: config.allowPrivateNetwork ?? false,
+    clientReapDays: config.clientReapDays ?? 30,
+    keys,
+    accessTokens,
+    users,
+    clock,
+  });
+  return { config, db, clock, users, keys, accessTokens, accounts, registry, oauth };
 }
 
 export type Platform = ReturnType<typeof createPlatform>;

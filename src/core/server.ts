@@ -33,6 +33,8 @@ export function createRoutes(platform: Platform, health: HealthService) {
         accessTokens: platform.accessTokens,
         accounts: platform.accounts,
         clock: platform.clock,
+        oauth: platform.oauth,
+        users: platform.users,
       }),
     );
     router.service(MeshService, createMeshService({ registry: platform.registry }));
@@ -99,6 +101,8 @@ export async function startCore(
 ): Promise<RunningCore> {
   const platform = options.platform ?? (await openPlatform(config));
   const boot = await bootstrap(platform);
+  // Housekeeping: reap idle dynamic clients, forget expired codes, sessions and assertions.
+  const stopSweeper = platform.oauth.startSweeper();
   const health = createHealthService(() => platform.db.ping(), {
     services: CORE_SERVICES.map((s) => s.typeName),
   });
@@ -157,6 +161,7 @@ export async function startCore(
     close(graceMs = 5000) {
       closing ??= (async () => {
         health.shutdown();
+        stopSweeper();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Ask HTTP/2 clients to finish (GOAWAY) and HTTP/1 ones to stop keeping alive.
         for (const s of sessions) s.close();

@@ -19,6 +19,9 @@ import { authorizationServerMetadata, protectedResourceMetadata } from "./metada
 import { principalOf } from "./policy.js";
 import { isScope, parseScope } from "./scopes.js";
 import type { UserAccounts } from "./users.js";
+import type { UserRepository } from "../store/users.js";
+import type { OAuth } from "./oauth.js";
+import { createOAuthRpcs } from "./oauth-service.js";
 
 export interface AuthServiceDeps {
   issuer: string;
@@ -29,6 +32,9 @@ export interface AuthServiceDeps {
   accessTokens: AccessTokens;
   accounts: UserAccounts;
   clock: Clock;
+  /** The OAuth authorization server (clients, flows, tokens, grants). */
+  oauth?: OAuth;
+  users?: UserRepository;
 }
 
 export function userMessage(u: UserRecord): User {
@@ -66,9 +72,8 @@ export function paged<T>(rows: T[], offset: number, size: number): { items: T[];
 }
 
 /**
- * AuthService: discovery, tokens and user accounts. The OAuth flows (clients,
- * interactions, the token endpoint's grants) are filled in by the OAuth work;
- * until then those RPCs answer Unimplemented.
+ * AuthService: discovery, tokens and user accounts, plus the OAuth
+ * authorization server's RPCs (auth/oauth-service.ts) when `oauth` is wired.
  */
 export function createAuthService(deps: AuthServiceDeps): Partial<ServiceImpl<typeof AuthService>> {
   const { accounts, accessTokens } = deps;
@@ -83,6 +88,8 @@ export function createAuthService(deps: AuthServiceDeps): Partial<ServiceImpl<ty
   }
 
   return {
+    ...(deps.oauth && deps.users ? createOAuthRpcs(deps.oauth, deps.users) : {}),
+
     async getServerMetadata() {
       return create(GetServerMetadataResponseSchema, {
         authorizationServer: authorizationServerMetadata(deps.issuer) as unknown as JsonObject,
