@@ -34,6 +34,13 @@ export interface Config {
   /** Dynamically registered OAuth clients unused for this many days are deleted. */
   clientReapDays: number;
   logLevel: "silent" | "error" | "warn" | "info" | "debug";
+  /** Seconds between background agent health checks; 0 turns them off. */
+  healthCheckIntervalSeconds: number;
+  /** Default and largest per-task time limit, in seconds. */
+  taskTimeoutSeconds: number;
+  maxTaskTimeoutSeconds: number;
+  /** An OpenAI-compatible LLM registered as an agent at start, when OPENAI_API_KEY or OPENAI_BASE_URL is set. */
+  openai: { apiKey: string; baseUrl: string; model: string } | null;
 }
 
 /** A configuration problem: names the variable and what it accepts. */
@@ -64,6 +71,13 @@ function positiveInt(env: Env, name: string, fallback: number, what: string): nu
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw new ConfigError(name, what, raw);
+  return Number(raw);
+}
+
+function nonNegativeInt(env: Env, name: string, fallback: number, what: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, what, raw);
   return Number(raw);
 }
 
@@ -151,5 +165,16 @@ export function loadConfig(env: Env = process.env): Config {
     allowPrivateNetwork: bool(env, "MESHAI_ALLOW_PRIVATE_NETWORK", false),
     clientReapDays: positiveInt(env, "MESHAI_CLIENT_REAP_DAYS", 30, "a whole number of days above 0"),
     logLevel,
+    healthCheckIntervalSeconds: nonNegativeInt(env, "MESHAI_HEALTH_CHECK_INTERVAL", 60, "a whole number of seconds (0 turns checks off)"),
+    taskTimeoutSeconds: positiveInt(env, "MESHAI_TASK_TIMEOUT", 300, "a whole number of seconds above 0"),
+    maxTaskTimeoutSeconds: positiveInt(env, "MESHAI_MAX_TASK_TIMEOUT", 3600, "a whole number of seconds above 0"),
+    openai:
+      env.OPENAI_API_KEY || env.OPENAI_BASE_URL
+        ? {
+            apiKey: env.OPENAI_API_KEY ?? "",
+            baseUrl: url(env, "OPENAI_BASE_URL", "https://api.openai.com/v1", ["http", "https"]).replace(/\/+$/, ""),
+            model: env.OPENAI_MODEL || "gpt-4o-mini",
+          }
+        : null,
   };
 }

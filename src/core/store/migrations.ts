@@ -301,7 +301,25 @@ const oauth: Migration = {
   },
 };
 
-const migrations: Migration[] = [initial, oauth];
+// Which process runs a task and when it last said so, so that a task whose
+// process died is failed (not left "executing" forever) by any replica.
+const meshExec: Migration = {
+  name: "0003_mesh_exec",
+  async up(knex) {
+    await knex.schema.alterTable("tasks", (t) => {
+      t.string("runner_id", 64);
+      t.bigInteger("heartbeat_at");
+    });
+  },
+  async down(knex) {
+    await knex.schema.alterTable("tasks", (t) => {
+      t.dropColumn("heartbeat_at");
+      t.dropColumn("runner_id");
+    });
+  },
+};
+
+const migrations: Migration[] = [initial, oauth, meshExec];
 
 /** knex migration source over the in-code list above. */
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,0 +1,85 @@
+import type { Config } from "../../config.js";
+import type { AgentAdapter } from "../agents/adapter.js";
+import { type AdapterDeps, createAdapters } from "../agents/index.js";
+import type { Clock } from "../clock.js";
+import { createAgentStatsRepository } from "../store/agent-stats.js";
+import { createAgentRepository } from "../store/agents.js";
+import { agentFromCard, resolveAgentCard } from "../agents/a2a.js";
+import { createOutboundFetch } from "../net/outbound.js";
+import type { Database } from "../store/db.js";
+import { createTaskRepository } from "../store/tasks.js";
+import { createAgentSnapshot } from "./agent-snapshot.js";
+import { type BREAKER_DEFAULTS, createBreakers } from "./breaker.js";
+import { createTaskEventBus } from "./events.js";
+import { createExecutor, type ExecutorOptions } from "./executor.js";
+import { createHealthChecks } from "./health-checks.js";
+import { inferCapabilities } from "./infer.js";
+import { createRouter } from "./router.js";
+
+export type MeshConfig = Pick<Config, "allowPrivateNetwork" | "healthCheckIntervalSeconds" | "taskTimeoutSeconds" | "maxTaskTimeoutSeconds">;
+
+export interface MeshEngineOptions {
+  docs?: AdapterDeps["docs"];
+  /** Replace adapters (tests); by default createAdapters(). */
+  adapters?: Map<string, AgentAdapter>;
+  executor?: Partial<ExecutorOptions>;
+  breaker?: Partial<typeof BREAKER_DEFAULTS>;
+}
+
+/**
+ * The mesh's execution side, wired once over the database: adapters, breakers,
+ * router, executor, event bus and background health checks. start() fails
+ * tasks a dead process left behind and starts the background loops; close()
+ * stops them and ends running tasks with a reason.
+ */
+export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock, options: MeshEngineOptions = {}) {
+  const agents = createAgentRepository(db.knex);
+  const agentStats = createAgentStatsRepository(db.knex);
+  const tasks = createTaskRepository(db.knex);
+  const adapters = options.adapters ?? createAdapters({ allowPrivateNetwork: config.allowPrivateNetwork, docs: options.docs });
+  const breakers = createBreakers(options.breaker);
+  const bus = createTaskEventBus();
+  const router = createRouter();
+  const executor = createExecutor({
+    tasks,
+    agentStats,
+    snapshot: createAgentSnapshot(db.knex, agents),
+    adapters,
+    breakers,
+    router,
+    bus,
+    clock,
+    inferCapabilities,
+    options: { defaultTimeoutMs: config.taskTimeoutSeconds * 1000, ...options.executor },
+  });
+  const healthChecks = createHealthChecks({ agents, agentStats, adapters, clock, intervalSeconds: config.healthCheckIntervalSeconds });
+  const cardFetch = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, timeoutMs: 10_000 });
+  let started = false;
+  return {
+    tasks,
+    adapters,
+    breakers,
+    bus,
+    router,
+    executor,
+    healthChecks,
+    maxTaskTimeoutSeconds: config.maxTaskTimeoutSeconds,
+    /** Reads an A2A agent card (1.0 or 0.3) for RegisterAgent's card_url: name, description, skills. */
+    async importCard(cardUrl: string) {
+      const card = await resolveAgentCard([cardUrl], cardFetch as typeof fetch);
+      return agentFromCard(card, cardUrl);
+    },
+    async start(): Promise<void> {
+      if (started) return;
+      started = true;
+      await executor.start();
+      healthChecks.start();
+    },
+    async close(): Promise<void> {
+      await healthChecks.stop();
+      await executor.close();
+    },
+  };
+}
+
+export type MeshEngine = ReturnType<typeof createMeshEngine>;
