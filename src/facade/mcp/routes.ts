@@ -6,7 +6,19 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  CancelTaskRequestSchema,
+  GetTaskPayloadRequestSchema,
+  GetTaskRequestSchema,
+  InitializeRequestSchema,
+  isInitializeRequest,
+  JSONRPCMessageSchema,
+  ListTasksRequestSchema,
+  ListToolsRequestSchema,
+  PingRequestSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { Context } from "koa";
 import type { RouteDeps } from "../app.js";
 import { toJsonRpcError } from "../errors.js";
@@ -47,6 +59,32 @@ interface LegacySession extends SessionEntry {
 }
 
 type JsonRpcId = string | number | null;
+
+/**
+ * The requests this server answers, by method. Their params are checked here
+ * because the SDK reports a schema mismatch as -32603 (internal error) while
+ * it is the client's mistake: -32602 (invalid params).
+ */
+const REQUEST_SCHEMAS = new Map<string, { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } }>([
+  ["initialize", InitializeRequestSchema],
+  ["ping", PingRequestSchema],
+  ["tools/list", ListToolsRequestSchema],
+  ["tools/call", CallToolRequestSchema],
+  ["tasks/get", GetTaskRequestSchema],
+  ["tasks/result", GetTaskPayloadRequestSchema],
+  ["tasks/list", ListTasksRequestSchema],
+  ["tasks/cancel", CancelTaskRequestSchema],
+]);
+
+/** "params.name: expected string" for the first problem of a request whose params do not fit its method. */
+function paramsProblem(message: Record<string, unknown>): string | undefined {
+  const schema = typeof message.method === "string" ? REQUEST_SCHEMAS.get(message.method) : undefined;
+  if (!schema || !("id" in message)) return undefined;
+  const parsed = schema.safeParse(message);
+  if (parsed.success) return undefined;
+  const issue = parsed.error?.issues[0];
+  return issue ? `${issue.path.map(String).join(".") || "params"}: ${issue.message}` : "params: invalid";
+}
 
 function rpcError(ctx: Context, status: number, code: number, message: string, id: JsonRpcId = null): void {
   ctx.status = status;
@@ -232,6 +270,8 @@ export function createMcpRoutes(options: McpOptions = {}) {
           const id = single && (typeof single.id === "string" || typeof single.id === "number") ? single.id : null;
           return rpcError(ctx, 400, -32600, "Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response", id);
         }
+        const problem = single ? paramsProblem(single) : undefined;
+        if (problem) return rpcError(ctx, 200, -32602, `Invalid params for ${String(single!.method)}: ${problem}`, single!.id as string | number);
         if (sessionId === undefined) {
           if (Array.isArray(body) || !isInitializeRequest(body)) {
             return rpcError(ctx, 400, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)");

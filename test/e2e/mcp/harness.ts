@@ -91,3 +91,6 @@ export async function messagesOf(res: Response): Promise<any[]> {
   }
   return text ? [JSON.parse(text)] : [];
 }
+
+/** A response body as loosely typed JSON, for assertions. */
+export const json = async (res: Response): Promise<any> => res.json();
