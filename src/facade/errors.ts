@@ -108,12 +108,30 @@ function oauthErrorForStatus(status: number): string {
 /** RFC 6749 allows these characters in `error`; we also keep it short. */
 const OAUTH_ERROR_CODE = /^[a-z][a-z0-9_]{0,63}$/;
 
-interface Classified {
+export interface Classified {
   status: number;
   oauth: string;
   jsonRpc: number;
   /** Safe to show: the thrower's message for client mistakes, a fixed phrase otherwise. */
   description: string;
+}
+
+/**
+ * The status, OAuth code and safe description for anything thrown: what the
+ * OAuth JSON endpoints and the HTML error pages both render from.
+ */
+export function classifyError(err: unknown): Classified {
+  return classify(err);
+}
+
+/**
+ * Seconds a throttled caller should wait (the core's `retry-after` metadata
+ * on ResourceExhausted), for the HTTP `Retry-After` header; undefined otherwise.
+ */
+export function retryAfterOf(err: unknown): string | undefined {
+  if (!(err instanceof ConnectError) || err.code !== Code.ResourceExhausted) return undefined;
+  const v = err.metadata.get("retry-after");
+  return v !== null && /^\d{1,9}$/.test(v) ? v : undefined;
 }
 
 function classify(err: unknown): Classified {

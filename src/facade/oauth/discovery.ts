@@ -1,5 +1,6 @@
 import type { Router } from "@koa/router";
 import type { RouteDeps } from "../app.js";
+import { preflight } from "./cors.js";
 
 /** Clients fetch discovery often; the documents change only with configuration or key rotation. */
 const CACHE = "public, max-age=300";
@@ -27,6 +28,15 @@ export function discoveryRoutes(router: Router, { core }: RouteDeps): void {
       ctx.set("Access-Control-Allow-Origin", "*");
       ctx.body = await resourceMetadata();
     });
+  }
+  for (const path of [
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-protected-resource/v1/mcp",
+    "/.well-known/oauth-protected-resource",
+    "/oauth/jwks",
+  ]) {
+    preflight(router, path, ["GET"]);
   }
   router.get("/oauth/jwks", async (ctx) => {
     const { jwksJson } = await core.auth.getJwks({});

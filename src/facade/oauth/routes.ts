@@ -1,0 +1,46 @@
+import { createHash } from "node:crypto";
+import type { Router } from "@koa/router";
+import type { RouteDeps } from "../app.js";
+import { STYLESHEET, STYLESHEET_PATH } from "../pages/stylesheet.js";
+import { authorizeRoutes } from "./authorize.js";
+import { consentRoutes } from "./consent.js";
+import { createCookies } from "./cookies.js";
+import { introspectRoutes } from "./introspect.js";
+import { loginRoutes } from "./login.js";
+import { logoutRoutes } from "./logout.js";
+import { registerRoutes } from "./register.js";
+import { revokeRoutes } from "./revoke.js";
+import { tokenRoutes } from "./token.js";
+import { userinfoRoutes } from "./userinfo.js";
+
+const STYLESHEET_ETAG = `"${createHash("sha256").update(STYLESHEET).digest("base64url").slice(0, 16)}"`;
+
+/**
+ * The OAuth 2.1 authorization server's HTTP face: the browser pages
+ * (authorize, login, consent, logout) and the machine endpoints (token,
+ * register, revoke, introspect, userinfo). Discovery and JWKS live in
+ * discovery.ts. Every decision is the core's; these routes translate.
+ */
+export function oauthRoutes(router: Router, deps: RouteDeps): void {
+  const cookies = createCookies(deps.config);
+  authorizeRoutes(router, deps, cookies);
+  loginRoutes(router, deps, cookies);
+  consentRoutes(router, deps, cookies);
+  logoutRoutes(router, deps, cookies);
+  tokenRoutes(router, deps);
+  registerRoutes(router, deps);
+  revokeRoutes(router, deps);
+  introspectRoutes(router, deps);
+  userinfoRoutes(router, deps);
+
+  router.get(STYLESHEET_PATH, (ctx) => {
+    ctx.set("Cache-Control", "public, max-age=3600");
+    ctx.set("ETag", STYLESHEET_ETAG);
+    if (ctx.get("if-none-match") === STYLESHEET_ETAG) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.type = "text/css; charset=utf-8";
+    ctx.body = STYLESHEET;
+  });
+}
