@@ -122,6 +122,108 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       });
     });
 
+  const client = program.command("client").description("manage OAuth clients");
+  client
+    .command("add")
+    .description("add an OAuth client (prints its id, and its secret once)")
+    .requiredOption("--name <name>", "the name users see on the consent page")
+    .option("--redirect-uri <uri...>", "redirect URIs (https, or http on loopback)", [])
+    .addOption(
+      new Option("--auth-method <method>", "how the client authenticates at the token endpoint")
+        .choices(["none", "client_secret_basic", "client_secret_post", "private_key_jwt"])
+        .default("client_secret_basic"),
+    )
+    .option("--grant-type <type...>", "grant types (authorization_code, refresh_token, client_credentials)")
+    .option("--scope <scopes>", "space-separated scopes the client may ask for (default: all)")
+    .option("--jwks-uri <url>", "the client's JWK Set URL, for private_key_jwt")
+    .option("--json", "print JSON")
+    .action(async (opts: { name: string; redirectUri: string[]; authMethod: string; grantType?: string[]; scope?: string; jwksUri?: string; json?: boolean }) => {
+      await withPlatform(config(), async (p) => {
+        const grantTypes = opts.grantType ?? (opts.redirectUri.length ? ["authorization_code", "refresh_token"] : ["client_credentials"]);
+        const { client: c, clientSecret } = await p.oauth.registry.createByAdmin({
+          client_name: opts.name,
+          redirect_uris: opts.redirectUri,
+          token_endpoint_auth_method: opts.authMethod,
+          grant_types: grantTypes,
+          ...(opts.scope ? { scope: opts.scope } : {}),
+          ...(opts.jwksUri ? { jwks_uri: opts.jwksUri } : {}),
+        });
+        if (opts.json) {
+          console.log(JSON.stringify({ client_id: c.clientId, ...(clientSecret ? { client_secret: clientSecret } : {}), ...c.metadata }, null, 2));
+          return;
+        }
+        console.log(`client_id      ${c.clientId}`);
+        if (clientSecret) console.log(`client_secret  ${clientSecret}   (shown only once)`);
+      });
+    });
+  client
+    .command("list")
+    .description("list OAuth clients")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      await withPlatform(config(), async (p) => {
+        const rows = await p.oauth.registry.list({ offset: 0, limit: 10_000 });
+        if (opts.json) {
+          console.log(JSON.stringify(rows.map(({ secretHash: _hidden, ...c }) => c), null, 2));
+          return;
+        }
+        for (const c of rows) {
+          const used = c.lastUsedAt ? new Date(c.lastUsedAt).toISOString() : "never used";
+          console.log(`${c.clientId}\t${c.registration}\t${c.tokenEndpointAuthMethod}\t${used}\t${c.name}`);
+        }
+      });
+    });
+  client
+    .command("delete <client_id>")
+    .description("delete a client and revoke every grant and token it holds")
+    .action(async (clientId: string) => {
+      await withPlatform(config(), async (p) => {
+        await p.oauth.registry.delete(clientId);
+        console.log(`deleted client ${clientId}; its grants and tokens are revoked`);
+      });
+    });
+
+  const grant = program.command("grant").description("see and revoke what users have approved");
+  grant
+    .command("list")
+    .description("list live grants")
+    .option("--user <email>", "only this user's grants")
+    .option("--client <client_id>", "only grants to this client")
+    .option("--json", "print JSON")
+    .action(async (opts: { user?: string; client?: string; json?: boolean }) => {
+      await withPlatform(config(), async (p) => {
+        const userId = opts.user ? (await p.accounts.find(opts.user)).id : undefined;
+        const rows = await p.oauth.grants.list({ userId, clientId: opts.client }, { offset: 0, limit: 10_000 });
+        if (opts.json) {
+          console.log(JSON.stringify(rows, null, 2));
+          return;
+        }
+        for (const g of rows) {
+          const user = await p.users.byId(g.userId);
+          console.log(`${g.id}\t${user?.email ?? g.userId}\t${g.clientId}\t${g.scope}\t${new Date(g.createdAt).toISOString()}`);
+        }
+      });
+    });
+  grant
+    .command("revoke [grant_id]")
+    .description("revoke a grant, every grant of a user (--user) or of a client (--client), and their tokens at once")
+    .option("--user <email>", "revoke every grant of this user")
+    .option("--client <client_id>", "revoke every grant made to this client")
+    .action(async (grantId: string | undefined, opts: { user?: string; client?: string }) => {
+      if (!grantId && !opts.user && !opts.client) throw new UsageError("give a grant id, --user EMAIL or --client ID");
+      await withPlatform(config(), async (p) => {
+        if (grantId) {
+          await p.oauth.grants.get(grantId);
+          await p.oauth.grants.revoke(grantId);
+          console.log(`revoked grant ${grantId}`);
+          return;
+        }
+        const userId = opts.user ? (await p.accounts.find(opts.user)).id : undefined;
+        const n = await p.oauth.grants.revokeAll({ userId, clientId: opts.client });
+        console.log(`revoked ${n} grant${n === 1 ? "" : "s"}`);
+      });
+    });
+
   const keys = program.command("keys").description("manage the token signing keys");
   keys
     .command("rotate")
