@@ -5,7 +5,9 @@ import { createKeyRing } from "./auth/keys.js";
 import { createOAuth } from "./auth/oauth.js";
 import { createUserAccounts } from "./auth/users.js";
 import { type Clock, systemClock } from "./clock.js";
+import { ensureBuiltinAgents } from "./agents/builtin/register.js";
 import { createRegistry } from "./mesh/registry.js";
+import { createSearchIndex } from "./mesh/search.js";
 import { createAccessTokenRepository } from "./store/access-tokens.js";
 import { createAgentRepository } from "./store/agents.js";
 import { type Database, openDatabase } from "./store/db.js";
@@ -35,6 +37,7 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
   });
   const accounts = createUserAccounts({ users, clock });
   const registry = createRegistry({ agents: createAgentRepository(db.knex), clock });
+  const search = createSearchIndex({ knex: db.knex, issuer: config.issuer, clock });
   const oauth = createOAuth({
     knex: db.knex,
     issuer: config.issuer,
@@ -48,7 +51,7 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
     users,
     clock,
   });
-  return { config, db, clock, users, keys, accessTokens, accounts, registry, oauth };
+  return { config, db, clock, users, keys, accessTokens, accounts, registry, oauth, search };
 }
 
 export type Platform = ReturnType<typeof createPlatform>;
@@ -76,6 +79,9 @@ export interface BootstrapResult {
  */
 export async function bootstrap(platform: Platform): Promise<BootstrapResult> {
   await platform.keys.ensureKey();
+  // The shipped built-in agents and the docs index, so a fresh install can run and answer tasks.
+  await ensureBuiltinAgents(platform.registry);
+  await platform.search.indexDocs();
   if ((await platform.accounts.count()) > 0) return {};
   const email = platform.config.adminEmail || "admin@meshai.local";
   const generated = platform.config.adminPassword ? undefined : randomBytes(15).toString("base64url");

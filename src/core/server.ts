@@ -37,7 +37,7 @@ export function createRoutes(platform: Platform, health: HealthService) {
         users: platform.users,
       }),
     );
-    router.service(MeshService, createMeshService({ registry: platform.registry }));
+    router.service(MeshService, createMeshService({ search: platform.search, registry: platform.registry }));
     router.service(Health, health.impl);
     registerReflection(router, CORE_SERVICES);
     reportParseErrorsAsInvalidArgument(router);

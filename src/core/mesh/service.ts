@@ -13,9 +13,13 @@ import {
 import { pageOffset, pageSize, paged } from "../auth/service.js";
 import type { AgentRecord } from "../store/agents.js";
 import type { AgentInput, Registry } from "./registry.js";
+import type { SearchIndex } from "./search.js";
+import { createSearchHandlers } from "./search-service.js";
 
 export interface MeshServiceDeps {
   registry: Registry;
+  /** Search and Fetch; without it those RPCs stay unimplemented. */
+  search?: SearchIndex;
 }
 
 /** Proto enum value <-> stored name: AgentProtocol.MESHAI_HTTP <-> "meshai_http". */
@@ -95,6 +99,8 @@ function agentInput(a: Agent | undefined): AgentInput {
 export function createMeshService(deps: MeshServiceDeps): Partial<ServiceImpl<typeof MeshService>> {
   const { registry } = deps;
   return {
+    ...(deps.search ? createSearchHandlers(deps.search) : {}),
+
     async listAgents(req) {
       const size = pageSize(req.pageSize);
       const offset = pageOffset(req.pageToken);

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { searchMigration } from "./search-migration.js";
 
 /**
  * The schema, as an ordered list of migrations kept in code (no migration
@@ -319,7 +320,7 @@ const meshExec: Migration = {
   },
 };
 
-const migrations: Migration[] = [initial, oauth, meshExec];
+const migrations: Migration[] = [initial, oauth, meshExec, searchMigration];
 
 /** knex migration source over the in-code list above. */
 export const migrationSource: Knex.MigrationSource<Migration> = {
