@@ -34,7 +34,7 @@ function partsText(parts: Part[] | undefined): string {
       }
     })
     .filter(Boolean)
-    .join("\n");
+    .join("");
 }
 
 const taskArtifactsText = (t: Task) => (t.artifacts ?? []).map((a) => partsText(a.parts)).filter(Boolean).join("\n");

@@ -32,7 +32,7 @@ export function createMeshAiHttpAdapter(deps: AgentHttpDeps): AgentAdapter {
           headers: agentHeaders(agent, { "content-type": "application/json", accept: "application/json" }),
           body: JSON.stringify({
             task_id: call.taskId,
-            task_type: call.capabilities[0] ?? "general",
+            task_type: call.capabilities[0] ?? agent.capabilities[0] ?? "general",
             payload: { task: call.task, input: call.task, capabilities: call.capabilities },
             context: call.context,
             timeout_seconds: timeoutSeconds,
