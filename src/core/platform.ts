@@ -6,6 +6,8 @@ import { createOAuth } from "./auth/oauth.js";
 import { createUserAccounts } from "./auth/users.js";
 import { type Clock, systemClock } from "./clock.js";
 import { ensureBuiltinAgents } from "./agents/builtin/register.js";
+import { registerConfiguredAgents } from "./mesh/configured-agents.js";
+import { createMeshEngine } from "./mesh/engine.js";
 import { createRegistry } from "./mesh/registry.js";
 import { createSearchIndex } from "./mesh/search.js";
 import { createAccessTokenRepository } from "./store/access-tokens.js";
@@ -18,6 +20,7 @@ export type PlatformConfig = Pick<
   Config,
   "issuer" | "mcpResource" | "resources" | "accessTokenTtl" | "adminEmail" | "adminPassword" | "databaseUrl" | "sqliteFile"
 > &
+  Partial<Pick<Config, "healthCheckIntervalSeconds" | "taskTimeoutSeconds" | "maxTaskTimeoutSeconds" | "openai">> &
   Partial<Pick<Config, "allowPrivateNetwork" | "clientReapDays">>;
 
 /**
@@ -38,6 +41,17 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
   const accounts = createUserAccounts({ users, clock });
   const registry = createRegistry({ agents: createAgentRepository(db.knex), clock });
   const search = createSearchIndex({ knex: db.knex, issuer: config.issuer, clock });
+  const mesh = createMeshEngine(
+    {
+      allowPrivateNetwork: config.allowPrivateNetwork ?? false,
+      healthCheckIntervalSeconds: config.healthCheckIntervalSeconds ?? 60,
+      taskTimeoutSeconds: config.taskTimeoutSeconds ?? 300,
+      maxTaskTimeoutSeconds: config.maxTaskTimeoutSeconds ?? 3600,
+    },
+    db,
+    clock,
+    { docs: search },
+  );
   const oauth = createOAuth({
     knex: db.knex,
     issuer: config.issuer,
@@ -51,7 +65,7 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
     users,
     clock,
   });
-  return { config, db, clock, users, keys, accessTokens, accounts, registry, oauth, search };
+  return { config, db, clock, users, keys, accessTokens, accounts, registry, mesh, oauth, search };
 }
 
 export type Platform = ReturnType<typeof createPlatform>;
@@ -79,6 +93,7 @@ export interface BootstrapResult {
  */
 export async function bootstrap(platform: Platform): Promise<BootstrapResult> {
   await platform.keys.ensureKey();
+  await registerConfiguredAgents(platform.registry, platform.config.openai ?? null);
   // The shipped built-in agents and the docs index, so a fresh install can run and answer tasks.
   await ensureBuiltinAgents(platform.registry);
   await platform.search.indexDocs();

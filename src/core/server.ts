@@ -37,7 +37,7 @@ export function createRoutes(platform: Platform, health: HealthService) {
         users: platform.users,
       }),
     );
-    router.service(MeshService, createMeshService({ search: platform.search, registry: platform.registry }));
+    router.service(MeshService, createMeshService({ search: platform.search, registry: platform.registry, mesh: platform.mesh }));
     router.service(Health, health.impl);
     registerReflection(router, CORE_SERVICES);
     reportParseErrorsAsInvalidArgument(router);
@@ -101,6 +101,8 @@ export async function startCore(
 ): Promise<RunningCore> {
   const platform = options.platform ?? (await openPlatform(config));
   const boot = await bootstrap(platform);
+  // Fails tasks a dead process left running, then starts heartbeats and agent health checks.
+  await platform.mesh.start();
   // Housekeeping: reap idle dynamic clients, forget expired codes, sessions and assertions.
   const stopSweeper = platform.oauth.startSweeper();
   const health = createHealthService(() => platform.db.ping(), {
@@ -161,6 +163,8 @@ export async function startCore(
     close(graceMs = 5000) {
       closing ??= (async () => {
         health.shutdown();
+        // Running tasks end now with a clear "interrupted" event, which also ends their streams.
+        await platform.mesh.close();
         stopSweeper();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Ask HTTP/2 clients to finish (GOAWAY) and HTTP/1 ones to stop keeping alive.

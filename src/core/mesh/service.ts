@@ -12,12 +12,16 @@ import {
 } from "../../../gen/meshai/v1/mesh_pb.js";
 import { pageOffset, pageSize, paged } from "../auth/service.js";
 import type { AgentRecord } from "../store/agents.js";
+import type { MeshEngine } from "./engine.js";
 import type { AgentInput, Registry } from "./registry.js";
+import { createTaskHandlers } from "./task-service.js";
 import type { SearchIndex } from "./search.js";
 import { createSearchHandlers } from "./search-service.js";
 
 export interface MeshServiceDeps {
   registry: Registry;
+  /** Routing and execution (ExecuteTask, WatchTask, tasks, health checks); without it those RPCs stay unimplemented. */
+  mesh?: MeshEngine;
   /** Search and Fetch; without it those RPCs stay unimplemented. */
   search?: SearchIndex;
 }
@@ -39,8 +43,14 @@ function healthValue(name: string): AgentHealth {
   return (AgentHealth as unknown as Record<string, AgentHealth>)[name.toUpperCase()] ?? AgentHealth.UNSPECIFIED;
 }
 
+/** What only the running process knows about an agent: tasks in flight and its circuit breaker. */
+export interface AgentLive {
+  load(agentId: string): number;
+  circuit(agentId: string): string;
+}
+
 /** The API view of an agent. Credentials are write-only: only their presence shows. */
-export function agentMessage(a: AgentRecord): Agent {
+export function agentMessage(a: AgentRecord, live?: AgentLive): Agent {
   const total = a.successCount + a.failureCount;
   return create(AgentSchema, {
     id: a.id,
@@ -57,9 +67,9 @@ export function agentMessage(a: AgentRecord): Agent {
     stats: create(AgentStatsSchema, {
       avgLatencyMs: a.avgLatencyMs,
       successRate: total === 0 ? 1 : a.successCount / total,
-      currentLoad: 0,
+      currentLoad: live?.load(a.id) ?? 0,
       totalTasks: BigInt(total),
-      circuitState: "closed",
+      circuitState: live?.circuit(a.id) ?? "closed",
     }),
     enabled: a.enabled,
     hasCredentials: a.credentials !== null,
@@ -95,10 +105,59 @@ function agentInput(a: Agent | undefined): AgentInput {
   };
 }
 
+/**
+ * RegisterAgent from an A2A agent card: name, description and skills come
+ * from the card; any field set in `agent` overrides what the card says.
+ */
+async function inputFromCard(mesh: MeshEngine, cardUrl: string, agent: Agent | undefined, credentials: AgentRecord["credentials"]): Promise<AgentInput> {
+  try {
+    const u = new URL(cardUrl);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+  } catch {
+    throw new ConnectError("card_url: must be an absolute http(s) URL of an A2A agent card", Code.InvalidArgument);
+  }
+  let imported: Awaited<ReturnType<MeshEngine["importCard"]>>;
+  try {
+    imported = await mesh.importCard(cardUrl);
+  } catch (e) {
+    throw new ConnectError(`card_url: ${e instanceof Error ? e.message : String(e)}`, Code.InvalidArgument);
+  }
+  const input: AgentInput = { protocol: "a2a", framework: "a2a", ...imported, credentials };
+  if (agent) {
+    const given = agentInput(agent);
+    for (const [k, v] of Object.entries(given) as [keyof AgentInput, unknown][]) {
+      if (k === "enabled" || v === undefined || v === "" || v === 0) continue;
+      if (Array.isArray(v) && v.length === 0) continue;
+      if (k === "config") {
+        if (v && typeof v === "object" && Object.keys(v).length) input.config = { ...input.config, ...(v as Record<string, unknown>) };
+        continue;
+      }
+      (input as Record<string, unknown>)[k] = v;
+    }
+  }
+  if (!input.capabilities?.length) {
+    throw new ConnectError("card_url: the agent card lists no skills to take capabilities from; set agent.capabilities", Code.InvalidArgument);
+  }
+  input.enabled = true;
+  return input;
+}
+
 /** MeshService: the agent registry for now; routing, execution and workflows come with the mesh work. */
 export function createMeshService(deps: MeshServiceDeps): Partial<ServiceImpl<typeof MeshService>> {
-  const { registry } = deps;
+  const { registry, mesh } = deps;
+  const live: AgentLive | undefined = mesh && { load: mesh.executor.live.load, circuit: (id) => mesh.breakers.state(id) };
+  const view = (a: AgentRecord) => agentMessage(a, live);
   return {
+    ...(mesh ? createTaskHandlers(mesh) : {}),
+
+    /** Probes the agent now (card, /health, /models, ...) and returns it with the verdict. */
+    async checkAgentHealth(req) {
+      const agent = await registry.get(req.id);
+      if (!mesh) throw new ConnectError("health checks are not available in this process", Code.Unimplemented);
+      await mesh.healthChecks.check(agent);
+      return { agent: view(await registry.get(req.id)) };
+    },
+
     ...(deps.search ? createSearchHandlers(deps.search) : {}),
 
     async listAgents(req) {
@@ -113,21 +172,22 @@ export function createMeshService(deps: MeshServiceDeps): Partial<ServiceImpl<ty
         includeDisabled: req.includeDisabled,
       });
       const { items, nextPageToken } = paged(all.slice(offset, offset + size + 1), offset, size);
-      return { agents: items.map(agentMessage), nextPageToken, totalSize: all.length };
+      return { agents: items.map(view), nextPageToken, totalSize: all.length };
     },
 
     async getAgent(req) {
-      return { agent: agentMessage(await registry.get(req.id)) };
+      return { agent: view(await registry.get(req.id)) };
     },
 
     async registerAgent(req) {
       if (req.cardUrl) {
-        throw new ConnectError("card_url: registering from an A2A agent card is not available yet; describe the agent in full", Code.Unimplemented);
+        if (!mesh) throw new ConnectError("card_url: registering from an agent card is not available in this process", Code.Unimplemented);
+        return { agent: view(await registry.register(await inputFromCard(mesh, req.cardUrl, req.agent, credentialsInput(req.credentials) ?? null))) };
       }
       const input = agentInput(req.agent);
       input.enabled = true;
       input.credentials = credentialsInput(req.credentials) ?? null;
-      return { agent: agentMessage(await registry.register(input)) };
+      return { agent: view(await registry.register(input)) };
     },
 
     async updateAgent(req) {
@@ -140,7 +200,7 @@ export function createMeshService(deps: MeshServiceDeps): Partial<ServiceImpl<ty
         input.credentials = req.clearCredentials ? null : credentialsInput(req.credentials) ?? null;
         paths.push("credentials");
       }
-      return { agent: agentMessage(await registry.update(req.agent?.id ?? "", input, paths)) };
+      return { agent: view(await registry.update(req.agent?.id ?? "", input, paths)) };
     },
 
     async deleteAgent(req) {
