@@ -9,6 +9,7 @@ import { healthRoutes } from "./health.js";
 import { mcpRoutes } from "./mcp/routes.js";
 import { discoveryRoutes } from "./oauth/discovery.js";
 import { oauthRoutes } from "./oauth/routes.js";
+import { docsRoutes } from "./pages/docs.js";
 import { requestId } from "./request-id.js";
 import { securityHeaders } from "./security-headers.js";
 
@@ -28,7 +29,7 @@ export type RouteModule = (router: Router, deps: RouteDeps) => void;
  *   mcpRoutes        /v1/mcp
  *   adminRoutes      /admin
  */
-export const routeModules: readonly RouteModule[] = [healthRoutes, discoveryRoutes, oauthRoutes, mcpRoutes];
+export const routeModules: readonly RouteModule[] = [healthRoutes, discoveryRoutes, oauthRoutes, mcpRoutes, docsRoutes];
 
 export interface AppOptions extends RouteDeps {
   /** Extra route modules mounted after `routeModules` (tests, experiments). */

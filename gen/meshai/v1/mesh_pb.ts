@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file meshai/v1/mesh.proto.
  */
 export const file_meshai_v1_mesh: GenFile = /*@__PURE__*/
-  fileDesc("ChRtZXNoYWkvdjEvbWVzaC5wcm90bxIJbWVzaGFpLnYxInwKCkFnZW50U3RhdHMSFgoOYXZnX2xhdGVuY3lfbXMYASABKAESFAoMc3VjY2Vzc19yYXRlGAIgASgBEhQKDGN1cnJlbnRfbG9hZBgDIAEoBRITCgt0b3RhbF90YXNrcxgEIAEoAxIVCg1jaXJjdWl0X3N0YXRlGAUgASgJIpMBChBBZ2VudENyZWRlbnRpYWxzEhQKDGJlYXJlcl90b2tlbhgBIAEoCRI5CgdoZWFkZXJzGAIgAygLMigubWVzaGFpLnYxLkFnZW50Q3JlZGVudGlhbHMuSGVhZGVyc0VudHJ5Gi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIp8ECgVBZ2VudBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhEKCWZyYW1ld29yaxgEIAEoCRIUCgxjYXBhYmlsaXRpZXMYBSADKAkSKgoIcHJvdG9jb2wYBiABKA4yGC5tZXNoYWkudjEuQWdlbnRQcm90b2NvbBIQCghlbmRwb2ludBgHIAEoCRIMCgR0YWdzGAggAygJEhwKFG1heF9jb25jdXJyZW50X3Rhc2tzGAkgASgFEiYKBmhlYWx0aBgKIAEoDjIWLm1lc2hhaS52MS5BZ2VudEhlYWx0aBIkCgVzdGF0cxgLIAEoCzIVLm1lc2hhaS52MS5BZ2VudFN0YXRzEg8KB2VuYWJsZWQYDCABKAgSFwoPaGFzX2NyZWRlbnRpYWxzGA0gASgIEicKBmNvbmZpZxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLwoLY3JlYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI6ChZsYXN0X2hlYWx0aF9jaGVja190aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1oZWFsdGhfZGV0YWlsGBIgASgJIt8BChFMaXN0QWdlbnRzUmVxdWVzdBIUCgxjYXBhYmlsaXRpZXMYASADKAkSEQoJZnJhbWV3b3JrGAIgASgJEioKCHByb3RvY29sGAMgASgOMhgubWVzaGFpLnYxLkFnZW50UHJvdG9jb2wSJgoGaGVhbHRoGAQgASgOMhYubWVzaGFpLnYxLkFnZW50SGVhbHRoEgwKBHRhZ3MYBSADKAkSGAoQaW5jbHVkZV9kaXNhYmxlZBgGIAEoCBIRCglwYWdlX3NpemUYByABKAUSEgoKcGFnZV90b2tlbhgIIAEoCSJjChJMaXN0QWdlbnRzUmVzcG9uc2USIAoGYWdlbnRzGAEgAygLMhAubWVzaGFpLnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIh0KD0dldEFnZW50UmVxdWVzdBIKCgJpZBgBIAEoCSIzChBHZXRBZ2VudFJlc3BvbnNlEh8KBWFnZW50GAEgASgLMhAubWVzaGFpLnYxLkFnZW50InsKFFJlZ2lzdGVyQWdlbnRSZXF1ZXN0Eh8KBWFnZW50GAEgASgLMhAubWVzaGFpLnYxLkFnZW50EjAKC2NyZWRlbnRpYWxzGAIgASgLMhsubWVzaGFpLnYxLkFnZW50Q3JlZGVudGlhbHMSEAoIY2FyZF91cmwYAyABKAkiOAoVUmVnaXN0ZXJBZ2VudFJlc3BvbnNlEh8KBWFnZW50GAEgASgLMhAubWVzaGFpLnYxLkFnZW50IrMBChJVcGRhdGVBZ2VudFJlcXVlc3QSHwoFYWdlbnQYASABKAsyEC5tZXNoYWkudjEuQWdlbnQSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEjAKC2NyZWRlbnRpYWxzGAMgASgLMhsubWVzaGFpLnYxLkFnZW50Q3JlZGVudGlhbHMSGQoRY2xlYXJfY3JlZGVudGlhbHMYBCABKAgiNgoTVXBkYXRlQWdlbnRSZXNwb25zZRIfCgVhZ2VudBgBIAEoCzIQLm1lc2hhaS52MS5BZ2VudCIgChJEZWxldGVBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiFQoTRGVsZXRlQWdlbnRSZXNwb25zZSIlChdDaGVja0FnZW50SGVhbHRoUmVxdWVzdBIKCgJpZBgBIAEoCSI7ChhDaGVja0FnZW50SGVhbHRoUmVzcG9uc2USHwoFYWdlbnQYASABKAsyEC5tZXNoYWkudjEuQWdlbnQiOwoNU2VhcmNoUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIMCgR0eXBlGAIgASgJEg0KBWxpbWl0GAMgASgFImQKDFNlYXJjaFJlc3VsdBIKCgJpZBgBIAEoCRINCgV0aXRsZRgCIAEoCRILCgN1cmwYAyABKAkSDAoEdHlwZRgEIAEoCRIPCgdzbmlwcGV0GAUgASgJEg0KBXNjb3JlGAYgASgBIjoKDlNlYXJjaFJlc3BvbnNlEigKB3Jlc3VsdHMYASADKAsyFy5tZXNoYWkudjEuU2VhcmNoUmVzdWx0IhoKDEZldGNoUmVxdWVzdBIKCgJpZBgBIAEoCSJwCg1GZXRjaFJlc3BvbnNlEgoKAmlkGAEgASgJEg0KBXRpdGxlGAIgASgJEgwKBHRleHQYAyABKAkSCwoDdXJsGAQgASgJEikKCG1ldGFkYXRhGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCKdAwoEVGFzaxIKCgJpZBgBIAEoCRIhCgRraW5kGAIgASgOMhMubWVzaGFpLnYxLlRhc2tLaW5kEiMKBXN0YXRlGAMgASgOMhQubWVzaGFpLnYxLlRhc2tTdGF0ZRINCgVvd25lchgEIAEoCRINCgVpbnB1dBgFIAEoCRIUCgxjYXBhYmlsaXRpZXMYBiADKAkSEAoIYWdlbnRfaWQYByABKAkSDgoGb3V0cHV0GAggASgJEicKBnJlc3VsdBgJIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFZXJyb3IYCiABKAkSEAoIbGFzdF9zZXEYCyABKAQSLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFyZW50X2lkGA8gASgJItEBCg9Sb3V0aW5nRGVjaXNpb24SLAoIc3RyYXRlZ3kYASABKA4yGi5tZXNoYWkudjEuUm91dGluZ1N0cmF0ZWd5EhAKCGFnZW50X2lkGAIgASgJEh0KFXJlcXVpcmVkX2NhcGFiaWxpdGllcxgDIAMoCRIdChVjYXBhYmlsaXRpZXNfaW5mZXJyZWQYBCABKAgSDwoHcmVhc29ucxgFIAMoCRIvCgpydW5uZXJzX3VwGAYgAygLMhsubWVzaGFpLnYxLlJvdXRpbmdDYW5kaWRhdGUiQQoQUm91dGluZ0NhbmRpZGF0ZRIQCghhZ2VudF9pZBgBIAEoCRINCgVzY29yZRgCIAEoARIMCgRub3RlGAMgASgJItkCCglUYXNrRXZlbnQSDwoHdGFza19pZBgBIAEoCRILCgNzZXEYAiABKAQSJgoEdHlwZRgDIAEoDjIYLm1lc2hhaS52MS5UYXNrRXZlbnRUeXBlEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21lc3NhZ2UYBSABKAkSEAoIcHJvZ3Jlc3MYBiABKAESDQoFdG90YWwYByABKAESDgoGb3V0cHV0GAggASgJEisKB3JvdXRpbmcYCSABKAsyGi5tZXNoYWkudjEuUm91dGluZ0RlY2lzaW9uEhAKCGFnZW50X2lkGAogASgJEg8KB3N0ZXBfaWQYCyABKAkSIwoFc3RhdGUYDCABKA4yFC5tZXNoYWkudjEuVGFza1N0YXRlEiUKBGRhdGEYDSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IvcBChJFeGVjdXRlVGFza1JlcXVlc3QSDAoEdGFzaxgBIAEoCRIUCgxjYXBhYmlsaXRpZXMYAiADKAkSDgoGYWdlbnRzGAMgAygJEhEKCWZyYW1ld29yaxgEIAEoCRIsCghzdHJhdGVneRgFIAEoDjIaLm1lc2hhaS52MS5Sb3V0aW5nU3RyYXRlZ3kSKAoHY29udGV4dBgGIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFwoPdGltZW91dF9zZWNvbmRzGAcgASgFEhcKD2lkZW1wb3RlbmN5X2tleRgIIAEoCRIQCghkZXRhY2hlZBgJIAEoCCI6ChNFeGVjdXRlVGFza1Jlc3BvbnNlEiMKBWV2ZW50GAEgASgLMhQubWVzaGFpLnYxLlRhc2tFdmVudCKBAQoVU3VibWl0V29ya2Zsb3dSZXF1ZXN0EhUKDXdvcmtmbG93X3R5cGUYASABKAkSKAoHcGF5bG9hZBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGYWdlbnRzGAMgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCSI7ChZTdWJtaXRXb3JrZmxvd1Jlc3BvbnNlEiEKCHdvcmtmbG93GAEgASgLMg8ubWVzaGFpLnYxLlRhc2siHAoOR2V0VGFza1JlcXVlc3QSCgoCaWQYASABKAkiMAoPR2V0VGFza1Jlc3BvbnNlEh0KBHRhc2sYASABKAsyDy5tZXNoYWkudjEuVGFzayKBAQoQTGlzdFRhc2tzUmVxdWVzdBIhCgRraW5kGAEgASgOMhMubWVzaGFpLnYxLlRhc2tLaW5kEiMKBXN0YXRlGAIgASgOMhQubWVzaGFpLnYxLlRhc2tTdGF0ZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJMChFMaXN0VGFza3NSZXNwb25zZRIeCgV0YXNrcxgBIAMoCzIPLm1lc2hhaS52MS5UYXNrEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChBXYXRjaFRhc2tSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCWFmdGVyX3NlcRgCIAEoBCI4ChFXYXRjaFRhc2tSZXNwb25zZRIjCgVldmVudBgBIAEoCzIULm1lc2hhaS52MS5UYXNrRXZlbnQiLwoRQ2FuY2VsVGFza1JlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjMKEkNhbmNlbFRhc2tSZXNwb25zZRIdCgR0YXNrGAEgASgLMg8ubWVzaGFpLnYxLlRhc2sq2gEKDUFnZW50UHJvdG9jb2wSHgoaQUdFTlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIWChJBR0VOVF9QUk9UT0NPTF9BMkEQARIZChVBR0VOVF9QUk9UT0NPTF9PUEVOQUkQAhIcChhBR0VOVF9QUk9UT0NPTF9MQU5HU0VSVkUQAxIcChhBR0VOVF9QUk9UT0NPTF9MQU5HR1JBUEgQBBIeChpBR0VOVF9QUk9UT0NPTF9NRVNIQUlfSFRUUBAFEhoKFkFHRU5UX1BST1RPQ09MX0JVSUxUSU4QBip8CgtBZ2VudEhlYWx0aBIcChhBR0VOVF9IRUFMVEhfVU5TUEVDSUZJRUQQABIYChRBR0VOVF9IRUFMVEhfSEVBTFRIWRABEhkKFUFHRU5UX0hFQUxUSF9ERUdSQURFRBACEhoKFkFHRU5UX0hFQUxUSF9VTkhFQUxUSFkQAyq8AQoJVGFza1N0YXRlEhoKFlRBU0tfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJUQVNLX1NUQVRFX1BFTkRJTkcQARIWChJUQVNLX1NUQVRFX1JPVVRJTkcQAhIYChRUQVNLX1NUQVRFX0VYRUNVVElORxADEhgKFFRBU0tfU1RBVEVfQ09NUExFVEVEEAQSFQoRVEFTS19TVEFURV9GQUlMRUQQBRIYChRUQVNLX1NUQVRFX0NBTkNFTExFRBAGKlEKCFRhc2tLaW5kEhkKFVRBU0tfS0lORF9VTlNQRUNJRklFRBAAEhIKDlRBU0tfS0lORF9UQVNLEAESFgoSVEFTS19LSU5EX1dPUktGTE9XEAIqxwEKD1JvdXRpbmdTdHJhdGVneRIgChxST1VUSU5HX1NUUkFURUdZX1VOU1BFQ0lGSUVEEAASJQohUk9VVElOR19TVFJBVEVHWV9DQVBBQklMSVRZX01BVENIEAESJgoiUk9VVElOR19TVFJBVEVHWV9QRVJGT1JNQU5DRV9CQVNFRBACEiEKHVJPVVRJTkdfU1RSQVRFR1lfTEVBU1RfTE9BREVEEAMSIAocUk9VVElOR19TVFJBVEVHWV9ST1VORF9ST0JJThAEKt4CCg1UYXNrRXZlbnRUeXBlEh8KG1RBU0tfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhwKGFRBU0tfRVZFTlRfVFlQRV9BQ0NFUFRFRBABEhoKFlRBU0tfRVZFTlRfVFlQRV9ST1VURUQQAhIcChhUQVNLX0VWRU5UX1RZUEVfUFJPR1JFU1MQAxIaChZUQVNLX0VWRU5UX1RZUEVfT1VUUFVUEAQSHQoZVEFTS19FVkVOVF9UWVBFX0NPTVBMRVRFRBAFEhoKFlRBU0tfRVZFTlRfVFlQRV9GQUlMRUQQBhIdChlUQVNLX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAcSIAocVEFTS19FVkVOVF9UWVBFX1NURVBfU1RBUlRFRBAIEiEKHVRBU0tfRVZFTlRfVFlQRV9TVEVQX0ZJTklTSEVEEAkSGQoVVEFTS19FVkVOVF9UWVBFX1JFVFJZEAoyqwgKC01lc2hTZXJ2aWNlEkkKCkxpc3RBZ2VudHMSHC5tZXNoYWkudjEuTGlzdEFnZW50c1JlcXVlc3QaHS5tZXNoYWkudjEuTGlzdEFnZW50c1Jlc3BvbnNlEkMKCEdldEFnZW50EhoubWVzaGFpLnYxLkdldEFnZW50UmVxdWVzdBobLm1lc2hhaS52MS5HZXRBZ2VudFJlc3BvbnNlElIKDVJlZ2lzdGVyQWdlbnQSHy5tZXNoYWkudjEuUmVnaXN0ZXJBZ2VudFJlcXVlc3QaIC5tZXNoYWkudjEuUmVnaXN0ZXJBZ2VudFJlc3BvbnNlEkwKC1VwZGF0ZUFnZW50Eh0ubWVzaGFpLnYxLlVwZGF0ZUFnZW50UmVxdWVzdBoeLm1lc2hhaS52MS5VcGRhdGVBZ2VudFJlc3BvbnNlEkwKC0RlbGV0ZUFnZW50Eh0ubWVzaGFpLnYxLkRlbGV0ZUFnZW50UmVxdWVzdBoeLm1lc2hhaS52MS5EZWxldGVBZ2VudFJlc3BvbnNlElsKEENoZWNrQWdlbnRIZWFsdGgSIi5tZXNoYWkudjEuQ2hlY2tBZ2VudEhlYWx0aFJlcXVlc3QaIy5tZXNoYWkudjEuQ2hlY2tBZ2VudEhlYWx0aFJlc3BvbnNlEj0KBlNlYXJjaBIYLm1lc2hhaS52MS5TZWFyY2hSZXF1ZXN0GhkubWVzaGFpLnYxLlNlYXJjaFJlc3BvbnNlEjoKBUZldGNoEhcubWVzaGFpLnYxLkZldGNoUmVxdWVzdBoYLm1lc2hhaS52MS5GZXRjaFJlc3BvbnNlEk4KC0V4ZWN1dGVUYXNrEh0ubWVzaGFpLnYxLkV4ZWN1dGVUYXNrUmVxdWVzdBoeLm1lc2hhaS52MS5FeGVjdXRlVGFza1Jlc3BvbnNlMAESVQoOU3VibWl0V29ya2Zsb3cSIC5tZXNoYWkudjEuU3VibWl0V29ya2Zsb3dSZXF1ZXN0GiEubWVzaGFpLnYxLlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USQAoHR2V0VGFzaxIZLm1lc2hhaS52MS5HZXRUYXNrUmVxdWVzdBoaLm1lc2hhaS52MS5HZXRUYXNrUmVzcG9uc2USRgoJTGlzdFRhc2tzEhsubWVzaGFpLnYxLkxpc3RUYXNrc1JlcXVlc3QaHC5tZXNoYWkudjEuTGlzdFRhc2tzUmVzcG9uc2USSAoJV2F0Y2hUYXNrEhsubWVzaGFpLnYxLldhdGNoVGFza1JlcXVlc3QaHC5tZXNoYWkudjEuV2F0Y2hUYXNrUmVzcG9uc2UwARJJCgpDYW5jZWxUYXNrEhwubWVzaGFpLnYxLkNhbmNlbFRhc2tSZXF1ZXN0Gh0ubWVzaGFpLnYxLkNhbmNlbFRhc2tSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChRtZXNoYWkvdjEvbWVzaC5wcm90bxIJbWVzaGFpLnYxInwKCkFnZW50U3RhdHMSFgoOYXZnX2xhdGVuY3lfbXMYASABKAESFAoMc3VjY2Vzc19yYXRlGAIgASgBEhQKDGN1cnJlbnRfbG9hZBgDIAEoBRITCgt0b3RhbF90YXNrcxgEIAEoAxIVCg1jaXJjdWl0X3N0YXRlGAUgASgJIpMBChBBZ2VudENyZWRlbnRpYWxzEhQKDGJlYXJlcl90b2tlbhgBIAEoCRI5CgdoZWFkZXJzGAIgAygLMigubWVzaGFpLnYxLkFnZW50Q3JlZGVudGlhbHMuSGVhZGVyc0VudHJ5Gi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIp8ECgVBZ2VudBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhEKCWZyYW1ld29yaxgEIAEoCRIUCgxjYXBhYmlsaXRpZXMYBSADKAkSKgoIcHJvdG9jb2wYBiABKA4yGC5tZXNoYWkudjEuQWdlbnRQcm90b2NvbBIQCghlbmRwb2ludBgHIAEoCRIMCgR0YWdzGAggAygJEhwKFG1heF9jb25jdXJyZW50X3Rhc2tzGAkgASgFEiYKBmhlYWx0aBgKIAEoDjIWLm1lc2hhaS52MS5BZ2VudEhlYWx0aBIkCgVzdGF0cxgLIAEoCzIVLm1lc2hhaS52MS5BZ2VudFN0YXRzEg8KB2VuYWJsZWQYDCABKAgSFwoPaGFzX2NyZWRlbnRpYWxzGA0gASgIEicKBmNvbmZpZxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLwoLY3JlYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI6ChZsYXN0X2hlYWx0aF9jaGVja190aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1oZWFsdGhfZGV0YWlsGBIgASgJIt8BChFMaXN0QWdlbnRzUmVxdWVzdBIUCgxjYXBhYmlsaXRpZXMYASADKAkSEQoJZnJhbWV3b3JrGAIgASgJEioKCHByb3RvY29sGAMgASgOMhgubWVzaGFpLnYxLkFnZW50UHJvdG9jb2wSJgoGaGVhbHRoGAQgASgOMhYubWVzaGFpLnYxLkFnZW50SGVhbHRoEgwKBHRhZ3MYBSADKAkSGAoQaW5jbHVkZV9kaXNhYmxlZBgGIAEoCBIRCglwYWdlX3NpemUYByABKAUSEgoKcGFnZV90b2tlbhgIIAEoCSJjChJMaXN0QWdlbnRzUmVzcG9uc2USIAoGYWdlbnRzGAEgAygLMhAubWVzaGFpLnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIh0KD0dldEFnZW50UmVxdWVzdBIKCgJpZBgBIAEoCSIzChBHZXRBZ2VudFJlc3BvbnNlEh8KBWFnZW50GAEgASgLMhAubWVzaGFpLnYxLkFnZW50InsKFFJlZ2lzdGVyQWdlbnRSZXF1ZXN0Eh8KBWFnZW50GAEgASgLMhAubWVzaGFpLnYxLkFnZW50EjAKC2NyZWRlbnRpYWxzGAIgASgLMhsubWVzaGFpLnYxLkFnZW50Q3JlZGVudGlhbHMSEAoIY2FyZF91cmwYAyABKAkiOAoVUmVnaXN0ZXJBZ2VudFJlc3BvbnNlEh8KBWFnZW50GAEgASgLMhAubWVzaGFpLnYxLkFnZW50IrMBChJVcGRhdGVBZ2VudFJlcXVlc3QSHwoFYWdlbnQYASABKAsyEC5tZXNoYWkudjEuQWdlbnQSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEjAKC2NyZWRlbnRpYWxzGAMgASgLMhsubWVzaGFpLnYxLkFnZW50Q3JlZGVudGlhbHMSGQoRY2xlYXJfY3JlZGVudGlhbHMYBCABKAgiNgoTVXBkYXRlQWdlbnRSZXNwb25zZRIfCgVhZ2VudBgBIAEoCzIQLm1lc2hhaS52MS5BZ2VudCIgChJEZWxldGVBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiFQoTRGVsZXRlQWdlbnRSZXNwb25zZSIlChdDaGVja0FnZW50SGVhbHRoUmVxdWVzdBIKCgJpZBgBIAEoCSI7ChhDaGVja0FnZW50SGVhbHRoUmVzcG9uc2USHwoFYWdlbnQYASABKAsyEC5tZXNoYWkudjEuQWdlbnQiOwoNU2VhcmNoUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIMCgR0eXBlGAIgASgJEg0KBWxpbWl0GAMgASgFImQKDFNlYXJjaFJlc3VsdBIKCgJpZBgBIAEoCRINCgV0aXRsZRgCIAEoCRILCgN1cmwYAyABKAkSDAoEdHlwZRgEIAEoCRIPCgdzbmlwcGV0GAUgASgJEg0KBXNjb3JlGAYgASgBIjoKDlNlYXJjaFJlc3BvbnNlEigKB3Jlc3VsdHMYASADKAsyFy5tZXNoYWkudjEuU2VhcmNoUmVzdWx0IhoKDEZldGNoUmVxdWVzdBIKCgJpZBgBIAEoCSJwCg1GZXRjaFJlc3BvbnNlEgoKAmlkGAEgASgJEg0KBXRpdGxlGAIgASgJEgwKBHRleHQYAyABKAkSCwoDdXJsGAQgASgJEikKCG1ldGFkYXRhGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJqCgNEb2MSDAoEc2x1ZxgBIAEoCRINCgV0aXRsZRgCIAEoCRIQCghtYXJrZG93bhgDIAEoCRILCgN1cmwYBCABKAkSJwoIc2VjdGlvbnMYBSADKAsyFS5tZXNoYWkudjEuRG9jU2VjdGlvbiI8CgpEb2NTZWN0aW9uEg4KBmFuY2hvchgBIAEoCRIPCgdoZWFkaW5nGAIgASgJEg0KBWxldmVsGAMgASgFIh0KDUdldERvY1JlcXVlc3QSDAoEc2x1ZxgBIAEoCSItCg5HZXREb2NSZXNwb25zZRIbCgNkb2MYASABKAsyDi5tZXNoYWkudjEuRG9jIhEKD0xpc3REb2NzUmVxdWVzdCIwChBMaXN0RG9jc1Jlc3BvbnNlEhwKBGRvY3MYASADKAsyDi5tZXNoYWkudjEuRG9jIp0DCgRUYXNrEgoKAmlkGAEgASgJEiEKBGtpbmQYAiABKA4yEy5tZXNoYWkudjEuVGFza0tpbmQSIwoFc3RhdGUYAyABKA4yFC5tZXNoYWkudjEuVGFza1N0YXRlEg0KBW93bmVyGAQgASgJEg0KBWlucHV0GAUgASgJEhQKDGNhcGFiaWxpdGllcxgGIAMoCRIQCghhZ2VudF9pZBgHIAEoCRIOCgZvdXRwdXQYCCABKAkSJwoGcmVzdWx0GAkgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBINCgVlcnJvchgKIAEoCRIQCghsYXN0X3NlcRgLIAEoBBIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYXJlbnRfaWQYDyABKAki0QEKD1JvdXRpbmdEZWNpc2lvbhIsCghzdHJhdGVneRgBIAEoDjIaLm1lc2hhaS52MS5Sb3V0aW5nU3RyYXRlZ3kSEAoIYWdlbnRfaWQYAiABKAkSHQoVcmVxdWlyZWRfY2FwYWJpbGl0aWVzGAMgAygJEh0KFWNhcGFiaWxpdGllc19pbmZlcnJlZBgEIAEoCBIPCgdyZWFzb25zGAUgAygJEi8KCnJ1bm5lcnNfdXAYBiADKAsyGy5tZXNoYWkudjEuUm91dGluZ0NhbmRpZGF0ZSJBChBSb3V0aW5nQ2FuZGlkYXRlEhAKCGFnZW50X2lkGAEgASgJEg0KBXNjb3JlGAIgASgBEgwKBG5vdGUYAyABKAki2QIKCVRhc2tFdmVudBIPCgd0YXNrX2lkGAEgASgJEgsKA3NlcRgCIAEoBBImCgR0eXBlGAMgASgOMhgubWVzaGFpLnYxLlRhc2tFdmVudFR5cGUSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHbWVzc2FnZRgFIAEoCRIQCghwcm9ncmVzcxgGIAEoARINCgV0b3RhbBgHIAEoARIOCgZvdXRwdXQYCCABKAkSKwoHcm91dGluZxgJIAEoCzIaLm1lc2hhaS52MS5Sb3V0aW5nRGVjaXNpb24SEAoIYWdlbnRfaWQYCiABKAkSDwoHc3RlcF9pZBgLIAEoCRIjCgVzdGF0ZRgMIAEoDjIULm1lc2hhaS52MS5UYXNrU3RhdGUSJQoEZGF0YRgNIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3Qi9wEKEkV4ZWN1dGVUYXNrUmVxdWVzdBIMCgR0YXNrGAEgASgJEhQKDGNhcGFiaWxpdGllcxgCIAMoCRIOCgZhZ2VudHMYAyADKAkSEQoJZnJhbWV3b3JrGAQgASgJEiwKCHN0cmF0ZWd5GAUgASgOMhoubWVzaGFpLnYxLlJvdXRpbmdTdHJhdGVneRIoCgdjb250ZXh0GAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIXCg90aW1lb3V0X3NlY29uZHMYByABKAUSFwoPaWRlbXBvdGVuY3lfa2V5GAggASgJEhAKCGRldGFjaGVkGAkgASgIIjoKE0V4ZWN1dGVUYXNrUmVzcG9uc2USIwoFZXZlbnQYASABKAsyFC5tZXNoYWkudjEuVGFza0V2ZW50IoEBChVTdWJtaXRXb3JrZmxvd1JlcXVlc3QSFQoNd29ya2Zsb3dfdHlwZRgBIAEoCRIoCgdwYXlsb2FkGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZhZ2VudHMYAyADKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIjsKFlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USIQoId29ya2Zsb3cYASABKAsyDy5tZXNoYWkudjEuVGFzayIcCg5HZXRUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCSIwCg9HZXRUYXNrUmVzcG9uc2USHQoEdGFzaxgBIAEoCzIPLm1lc2hhaS52MS5UYXNrIoEBChBMaXN0VGFza3NSZXF1ZXN0EiEKBGtpbmQYASABKA4yEy5tZXNoYWkudjEuVGFza0tpbmQSIwoFc3RhdGUYAiABKA4yFC5tZXNoYWkudjEuVGFza1N0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIkwKEUxpc3RUYXNrc1Jlc3BvbnNlEh4KBXRhc2tzGAEgAygLMg8ubWVzaGFpLnYxLlRhc2sSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKEFdhdGNoVGFza1JlcXVlc3QSCgoCaWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgEIjgKEVdhdGNoVGFza1Jlc3BvbnNlEiMKBWV2ZW50GAEgASgLMhQubWVzaGFpLnYxLlRhc2tFdmVudCIvChFDYW5jZWxUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiMwoSQ2FuY2VsVGFza1Jlc3BvbnNlEh0KBHRhc2sYASABKAsyDy5tZXNoYWkudjEuVGFzayraAQoNQWdlbnRQcm90b2NvbBIeChpBR0VOVF9QUk9UT0NPTF9VTlNQRUNJRklFRBAAEhYKEkFHRU5UX1BST1RPQ09MX0EyQRABEhkKFUFHRU5UX1BST1RPQ09MX09QRU5BSRACEhwKGEFHRU5UX1BST1RPQ09MX0xBTkdTRVJWRRADEhwKGEFHRU5UX1BST1RPQ09MX0xBTkdHUkFQSBAEEh4KGkFHRU5UX1BST1RPQ09MX01FU0hBSV9IVFRQEAUSGgoWQUdFTlRfUFJPVE9DT0xfQlVJTFRJThAGKnwKC0FnZW50SGVhbHRoEhwKGEFHRU5UX0hFQUxUSF9VTlNQRUNJRklFRBAAEhgKFEFHRU5UX0hFQUxUSF9IRUFMVEhZEAESGQoVQUdFTlRfSEVBTFRIX0RFR1JBREVEEAISGgoWQUdFTlRfSEVBTFRIX1VOSEVBTFRIWRADKrwBCglUYXNrU3RhdGUSGgoWVEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhYKElRBU0tfU1RBVEVfUEVORElORxABEhYKElRBU0tfU1RBVEVfUk9VVElORxACEhgKFFRBU0tfU1RBVEVfRVhFQ1VUSU5HEAMSGAoUVEFTS19TVEFURV9DT01QTEVURUQQBBIVChFUQVNLX1NUQVRFX0ZBSUxFRBAFEhgKFFRBU0tfU1RBVEVfQ0FOQ0VMTEVEEAYqUQoIVGFza0tpbmQSGQoVVEFTS19LSU5EX1VOU1BFQ0lGSUVEEAASEgoOVEFTS19LSU5EX1RBU0sQARIWChJUQVNLX0tJTkRfV09SS0ZMT1cQAirHAQoPUm91dGluZ1N0cmF0ZWd5EiAKHFJPVVRJTkdfU1RSQVRFR1lfVU5TUEVDSUZJRUQQABIlCiFST1VUSU5HX1NUUkFURUdZX0NBUEFCSUxJVFlfTUFUQ0gQARImCiJST1VUSU5HX1NUUkFURUdZX1BFUkZPUk1BTkNFX0JBU0VEEAISIQodUk9VVElOR19TVFJBVEVHWV9MRUFTVF9MT0FERUQQAxIgChxST1VUSU5HX1NUUkFURUdZX1JPVU5EX1JPQklOEAQq3gIKDVRhc2tFdmVudFR5cGUSHwobVEFTS19FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYVEFTS19FVkVOVF9UWVBFX0FDQ0VQVEVEEAESGgoWVEFTS19FVkVOVF9UWVBFX1JPVVRFRBACEhwKGFRBU0tfRVZFTlRfVFlQRV9QUk9HUkVTUxADEhoKFlRBU0tfRVZFTlRfVFlQRV9PVVRQVVQQBBIdChlUQVNLX0VWRU5UX1RZUEVfQ09NUExFVEVEEAUSGgoWVEFTS19FVkVOVF9UWVBFX0ZBSUxFRBAGEh0KGVRBU0tfRVZFTlRfVFlQRV9DQU5DRUxMRUQQBxIgChxUQVNLX0VWRU5UX1RZUEVfU1RFUF9TVEFSVEVEEAgSIQodVEFTS19FVkVOVF9UWVBFX1NURVBfRklOSVNIRUQQCRIZChVUQVNLX0VWRU5UX1RZUEVfUkVUUlkQCjKvCQoLTWVzaFNlcnZpY2USSQoKTGlzdEFnZW50cxIcLm1lc2hhaS52MS5MaXN0QWdlbnRzUmVxdWVzdBodLm1lc2hhaS52MS5MaXN0QWdlbnRzUmVzcG9uc2USQwoIR2V0QWdlbnQSGi5tZXNoYWkudjEuR2V0QWdlbnRSZXF1ZXN0GhsubWVzaGFpLnYxLkdldEFnZW50UmVzcG9uc2USUgoNUmVnaXN0ZXJBZ2VudBIfLm1lc2hhaS52MS5SZWdpc3RlckFnZW50UmVxdWVzdBogLm1lc2hhaS52MS5SZWdpc3RlckFnZW50UmVzcG9uc2USTAoLVXBkYXRlQWdlbnQSHS5tZXNoYWkudjEuVXBkYXRlQWdlbnRSZXF1ZXN0Gh4ubWVzaGFpLnYxLlVwZGF0ZUFnZW50UmVzcG9uc2USTAoLRGVsZXRlQWdlbnQSHS5tZXNoYWkudjEuRGVsZXRlQWdlbnRSZXF1ZXN0Gh4ubWVzaGFpLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USWwoQQ2hlY2tBZ2VudEhlYWx0aBIiLm1lc2hhaS52MS5DaGVja0FnZW50SGVhbHRoUmVxdWVzdBojLm1lc2hhaS52MS5DaGVja0FnZW50SGVhbHRoUmVzcG9uc2USPQoGU2VhcmNoEhgubWVzaGFpLnYxLlNlYXJjaFJlcXVlc3QaGS5tZXNoYWkudjEuU2VhcmNoUmVzcG9uc2USOgoFRmV0Y2gSFy5tZXNoYWkudjEuRmV0Y2hSZXF1ZXN0GhgubWVzaGFpLnYxLkZldGNoUmVzcG9uc2USPQoGR2V0RG9jEhgubWVzaGFpLnYxLkdldERvY1JlcXVlc3QaGS5tZXNoYWkudjEuR2V0RG9jUmVzcG9uc2USQwoITGlzdERvY3MSGi5tZXNoYWkudjEuTGlzdERvY3NSZXF1ZXN0GhsubWVzaGFpLnYxLkxpc3REb2NzUmVzcG9uc2USTgoLRXhlY3V0ZVRhc2sSHS5tZXNoYWkudjEuRXhlY3V0ZVRhc2tSZXF1ZXN0Gh4ubWVzaGFpLnYxLkV4ZWN1dGVUYXNrUmVzcG9uc2UwARJVCg5TdWJtaXRXb3JrZmxvdxIgLm1lc2hhaS52MS5TdWJtaXRXb3JrZmxvd1JlcXVlc3QaIS5tZXNoYWkudjEuU3VibWl0V29ya2Zsb3dSZXNwb25zZRJACgdHZXRUYXNrEhkubWVzaGFpLnYxLkdldFRhc2tSZXF1ZXN0GhoubWVzaGFpLnYxLkdldFRhc2tSZXNwb25zZRJGCglMaXN0VGFza3MSGy5tZXNoYWkudjEuTGlzdFRhc2tzUmVxdWVzdBocLm1lc2hhaS52MS5MaXN0VGFza3NSZXNwb25zZRJICglXYXRjaFRhc2sSGy5tZXNoYWkudjEuV2F0Y2hUYXNrUmVxdWVzdBocLm1lc2hhaS52MS5XYXRjaFRhc2tSZXNwb25zZTABEkkKCkNhbmNlbFRhc2sSHC5tZXNoYWkudjEuQ2FuY2VsVGFza1JlcXVlc3QaHS5tZXNoYWkudjEuQ2FuY2VsVGFza1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Live statistics the router uses.
@@ -647,6 +647,146 @@ export const FetchResponseSchema: GenMessage<FetchResponse> = /*@__PURE__*/
   messageDesc(file_meshai_v1_mesh, 19);
 
 /**
+ * One of MeshAI's docs.
+ *
+ * @generated from message meshai.v1.Doc
+ */
+export type Doc = Message<"meshai.v1.Doc"> & {
+  /**
+   * The file name without .md, e.g. "getting-started".
+   *
+   * @generated from field: string slug = 1;
+   */
+  slug: string;
+
+  /**
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * The whole doc in Markdown (empty in ListDocs).
+   *
+   * @generated from field: string markdown = 3;
+   */
+  markdown: string;
+
+  /**
+   * <issuer>/docs/<slug>
+   *
+   * @generated from field: string url = 4;
+   */
+  url: string;
+
+  /**
+   * @generated from field: repeated meshai.v1.DocSection sections = 5;
+   */
+  sections: DocSection[];
+};
+
+/**
+ * Describes the message meshai.v1.Doc.
+ * Use `create(DocSchema)` to create a new message.
+ */
+export const DocSchema: GenMessage<Doc> = /*@__PURE__*/
+  messageDesc(file_meshai_v1_mesh, 20);
+
+/**
+ * @generated from message meshai.v1.DocSection
+ */
+export type DocSection = Message<"meshai.v1.DocSection"> & {
+  /**
+   * The heading's anchor; the Fetch id is doc:<slug>#<anchor>.
+   *
+   * @generated from field: string anchor = 1;
+   */
+  anchor: string;
+
+  /**
+   * @generated from field: string heading = 2;
+   */
+  heading: string;
+
+  /**
+   * 2 for ##, 3 for ###.
+   *
+   * @generated from field: int32 level = 3;
+   */
+  level: number;
+};
+
+/**
+ * Describes the message meshai.v1.DocSection.
+ * Use `create(DocSectionSchema)` to create a new message.
+ */
+export const DocSectionSchema: GenMessage<DocSection> = /*@__PURE__*/
+  messageDesc(file_meshai_v1_mesh, 21);
+
+/**
+ * @generated from message meshai.v1.GetDocRequest
+ */
+export type GetDocRequest = Message<"meshai.v1.GetDocRequest"> & {
+  /**
+   * @generated from field: string slug = 1;
+   */
+  slug: string;
+};
+
+/**
+ * Describes the message meshai.v1.GetDocRequest.
+ * Use `create(GetDocRequestSchema)` to create a new message.
+ */
+export const GetDocRequestSchema: GenMessage<GetDocRequest> = /*@__PURE__*/
+  messageDesc(file_meshai_v1_mesh, 22);
+
+/**
+ * @generated from message meshai.v1.GetDocResponse
+ */
+export type GetDocResponse = Message<"meshai.v1.GetDocResponse"> & {
+  /**
+   * @generated from field: meshai.v1.Doc doc = 1;
+   */
+  doc?: Doc | undefined;
+};
+
+/**
+ * Describes the message meshai.v1.GetDocResponse.
+ * Use `create(GetDocResponseSchema)` to create a new message.
+ */
+export const GetDocResponseSchema: GenMessage<GetDocResponse> = /*@__PURE__*/
+  messageDesc(file_meshai_v1_mesh, 23);
+
+/**
+ * @generated from message meshai.v1.ListDocsRequest
+ */
+export type ListDocsRequest = Message<"meshai.v1.ListDocsRequest"> & {
+};
+
+/**
+ * Describes the message meshai.v1.ListDocsRequest.
+ * Use `create(ListDocsRequestSchema)` to create a new message.
+ */
+export const ListDocsRequestSchema: GenMessage<ListDocsRequest> = /*@__PURE__*/
+  messageDesc(file_meshai_v1_mesh, 24);
+
+/**
+ * @generated from message meshai.v1.ListDocsResponse
+ */
+export type ListDocsResponse = Message<"meshai.v1.ListDocsResponse"> & {
+  /**
+   * @generated from field: repeated meshai.v1.Doc docs = 1;
+   */
+  docs: Doc[];
+};
+
+/**
+ * Describes the message meshai.v1.ListDocsResponse.
+ * Use `create(ListDocsResponseSchema)` to create a new message.
+ */
+export const ListDocsResponseSchema: GenMessage<ListDocsResponse> = /*@__PURE__*/
+  messageDesc(file_meshai_v1_mesh, 25);
+
+/**
  * @generated from message meshai.v1.Task
  */
 export type Task = Message<"meshai.v1.Task"> & {
@@ -745,7 +885,7 @@ export type Task = Message<"meshai.v1.Task"> & {
  * Use `create(TaskSchema)` to create a new message.
  */
 export const TaskSchema: GenMessage<Task> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 20);
+  messageDesc(file_meshai_v1_mesh, 26);
 
 /**
  * Why the router chose an agent.
@@ -791,7 +931,7 @@ export type RoutingDecision = Message<"meshai.v1.RoutingDecision"> & {
  * Use `create(RoutingDecisionSchema)` to create a new message.
  */
 export const RoutingDecisionSchema: GenMessage<RoutingDecision> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 21);
+  messageDesc(file_meshai_v1_mesh, 27);
 
 /**
  * @generated from message meshai.v1.RoutingCandidate
@@ -820,7 +960,7 @@ export type RoutingCandidate = Message<"meshai.v1.RoutingCandidate"> & {
  * Use `create(RoutingCandidateSchema)` to create a new message.
  */
 export const RoutingCandidateSchema: GenMessage<RoutingCandidate> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 22);
+  messageDesc(file_meshai_v1_mesh, 28);
 
 /**
  * One thing that happened to a task or workflow. Every event is stored with
@@ -912,7 +1052,7 @@ export type TaskEvent = Message<"meshai.v1.TaskEvent"> & {
  * Use `create(TaskEventSchema)` to create a new message.
  */
 export const TaskEventSchema: GenMessage<TaskEvent> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 23);
+  messageDesc(file_meshai_v1_mesh, 29);
 
 /**
  * @generated from message meshai.v1.ExecuteTaskRequest
@@ -987,7 +1127,7 @@ export type ExecuteTaskRequest = Message<"meshai.v1.ExecuteTaskRequest"> & {
  * Use `create(ExecuteTaskRequestSchema)` to create a new message.
  */
 export const ExecuteTaskRequestSchema: GenMessage<ExecuteTaskRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 24);
+  messageDesc(file_meshai_v1_mesh, 30);
 
 /**
  * @generated from message meshai.v1.ExecuteTaskResponse
@@ -1004,7 +1144,7 @@ export type ExecuteTaskResponse = Message<"meshai.v1.ExecuteTaskResponse"> & {
  * Use `create(ExecuteTaskResponseSchema)` to create a new message.
  */
 export const ExecuteTaskResponseSchema: GenMessage<ExecuteTaskResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 25);
+  messageDesc(file_meshai_v1_mesh, 31);
 
 /**
  * @generated from message meshai.v1.SubmitWorkflowRequest
@@ -1044,7 +1184,7 @@ export type SubmitWorkflowRequest = Message<"meshai.v1.SubmitWorkflowRequest"> &
  * Use `create(SubmitWorkflowRequestSchema)` to create a new message.
  */
 export const SubmitWorkflowRequestSchema: GenMessage<SubmitWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 26);
+  messageDesc(file_meshai_v1_mesh, 32);
 
 /**
  * @generated from message meshai.v1.SubmitWorkflowResponse
@@ -1061,7 +1201,7 @@ export type SubmitWorkflowResponse = Message<"meshai.v1.SubmitWorkflowResponse">
  * Use `create(SubmitWorkflowResponseSchema)` to create a new message.
  */
 export const SubmitWorkflowResponseSchema: GenMessage<SubmitWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 27);
+  messageDesc(file_meshai_v1_mesh, 33);
 
 /**
  * @generated from message meshai.v1.GetTaskRequest
@@ -1078,7 +1218,7 @@ export type GetTaskRequest = Message<"meshai.v1.GetTaskRequest"> & {
  * Use `create(GetTaskRequestSchema)` to create a new message.
  */
 export const GetTaskRequestSchema: GenMessage<GetTaskRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 28);
+  messageDesc(file_meshai_v1_mesh, 34);
 
 /**
  * @generated from message meshai.v1.GetTaskResponse
@@ -1095,7 +1235,7 @@ export type GetTaskResponse = Message<"meshai.v1.GetTaskResponse"> & {
  * Use `create(GetTaskResponseSchema)` to create a new message.
  */
 export const GetTaskResponseSchema: GenMessage<GetTaskResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 29);
+  messageDesc(file_meshai_v1_mesh, 35);
 
 /**
  * @generated from message meshai.v1.ListTasksRequest
@@ -1129,7 +1269,7 @@ export type ListTasksRequest = Message<"meshai.v1.ListTasksRequest"> & {
  * Use `create(ListTasksRequestSchema)` to create a new message.
  */
 export const ListTasksRequestSchema: GenMessage<ListTasksRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 30);
+  messageDesc(file_meshai_v1_mesh, 36);
 
 /**
  * @generated from message meshai.v1.ListTasksResponse
@@ -1151,7 +1291,7 @@ export type ListTasksResponse = Message<"meshai.v1.ListTasksResponse"> & {
  * Use `create(ListTasksResponseSchema)` to create a new message.
  */
 export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 31);
+  messageDesc(file_meshai_v1_mesh, 37);
 
 /**
  * @generated from message meshai.v1.WatchTaskRequest
@@ -1175,7 +1315,7 @@ export type WatchTaskRequest = Message<"meshai.v1.WatchTaskRequest"> & {
  * Use `create(WatchTaskRequestSchema)` to create a new message.
  */
 export const WatchTaskRequestSchema: GenMessage<WatchTaskRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 32);
+  messageDesc(file_meshai_v1_mesh, 38);
 
 /**
  * @generated from message meshai.v1.WatchTaskResponse
@@ -1192,7 +1332,7 @@ export type WatchTaskResponse = Message<"meshai.v1.WatchTaskResponse"> & {
  * Use `create(WatchTaskResponseSchema)` to create a new message.
  */
 export const WatchTaskResponseSchema: GenMessage<WatchTaskResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 33);
+  messageDesc(file_meshai_v1_mesh, 39);
 
 /**
  * @generated from message meshai.v1.CancelTaskRequest
@@ -1214,7 +1354,7 @@ export type CancelTaskRequest = Message<"meshai.v1.CancelTaskRequest"> & {
  * Use `create(CancelTaskRequestSchema)` to create a new message.
  */
 export const CancelTaskRequestSchema: GenMessage<CancelTaskRequest> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 34);
+  messageDesc(file_meshai_v1_mesh, 40);
 
 /**
  * @generated from message meshai.v1.CancelTaskResponse
@@ -1231,7 +1371,7 @@ export type CancelTaskResponse = Message<"meshai.v1.CancelTaskResponse"> & {
  * Use `create(CancelTaskResponseSchema)` to create a new message.
  */
 export const CancelTaskResponseSchema: GenMessage<CancelTaskResponse> = /*@__PURE__*/
-  messageDesc(file_meshai_v1_mesh, 35);
+  messageDesc(file_meshai_v1_mesh, 41);
 
 /**
  * The wire protocol the mesh uses to reach an agent.
@@ -1595,6 +1735,27 @@ export const MeshService: GenService<{
     methodKind: "unary";
     input: typeof FetchRequestSchema;
     output: typeof FetchResponseSchema;
+  },
+  /**
+   * Returns one of MeshAI's docs (docs/*.md) as Markdown, for the docs pages.
+   * Public: the docs are public.
+   *
+   * @generated from rpc meshai.v1.MeshService.GetDoc
+   */
+  getDoc: {
+    methodKind: "unary";
+    input: typeof GetDocRequestSchema;
+    output: typeof GetDocResponseSchema;
+  },
+  /**
+   * Lists MeshAI's docs with their sections. Public.
+   *
+   * @generated from rpc meshai.v1.MeshService.ListDocs
+   */
+  listDocs: {
+    methodKind: "unary";
+    input: typeof ListDocsRequestSchema;
+    output: typeof ListDocsResponseSchema;
   },
   /**
    * Routes a task to the best agent and streams its events until it ends.

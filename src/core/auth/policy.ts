@@ -50,6 +50,8 @@ const meshRules: Record<keyof typeof MeshService.method, Rule> = {
   checkAgentHealth: "mcp:read",
   search: "mcp:read",
   fetch: "mcp:read",
+  getDoc: "public",
+  listDocs: "public",
   executeTask: "mcp:execute",
   submitWorkflow: "mcp:execute",
   getTask: "mcp:read",
