@@ -15,11 +15,11 @@ const SIGNED_OUT = "Your MeshAI sign-in has ended. Start again from your app.";
 function clientOrigin(client: Client | undefined): string {
   switch (client?.registration) {
     case ClientRegistration.METADATA_DOCUMENT:
-      return URL.canParse(client.clientId) ? `identified by ${new URL(client.clientId).host}` : "identified by its metadata document";
+      return URL.canParse(client.clientId) ? `Metadata document at ${new URL(client.clientId).host}` : "Metadata document";
     case ClientRegistration.DYNAMIC:
-      return "registered itself; MeshAI has not verified who runs it";
+      return "Registered itself (not verified by MeshAI)";
     case ClientRegistration.ADMIN:
-      return "added by your administrator";
+      return "Added by your administrator";
     default:
       return "";
   }

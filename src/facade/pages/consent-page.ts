@@ -24,7 +24,7 @@ export function consentPage(m: ConsentPageModel): string {
     body: html`<h1>Allow ${m.clientName} to use your MeshAI account?</h1>
 <dl class="facts">
 <dt>App</dt><dd>${m.clientName}</dd>
-${m.clientOrigin ? html`<dt>Registered</dt><dd>${m.clientOrigin}</dd>` : null}
+${m.clientOrigin ? html`<dt>Source</dt><dd>${m.clientOrigin}</dd>` : null}
 <dt>Returns to</dt><dd><strong>${m.redirectHost}</strong></dd>
 <dt>Account</dt><dd>${m.userEmail}</dd>
 </dl>
