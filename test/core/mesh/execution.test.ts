@@ -186,6 +186,18 @@ describe("failures fall back to the next candidate", () => {
   });
 });
 
+describe("a circuit breaker per agent opens after 5 consecutive failures", () => {
+  it("stops routing to an agent whose circuit opened, and shows it in Agent.stats", async () => {
+    await register("a2a-fail-2", AgentProtocol.A2A, failing.url, ["doomed_work"]);
+    for (let i = 0; i < 3; i++) await run({ task: `doomed ${i}`, capabilities: ["doomed_work"] });
+    const { agent } = await mesh.getAgent({ id: "a2a-fail-2" }, auth(alice));
+    expect(agent!.stats!.circuitState).toBe("open");
+    const events = await run({ task: "doomed again", capabilities: ["doomed_work"] });
+    expect(types(events)).toEqual(["ACCEPTED", "FAILED"]);
+    expect(last(events).message).toContain("a2a-fail-2 (circuit open after repeated failures)");
+  });
+});
+
 describe("cancellation stops the agent call", () => {
   it("CancelTask cancels the remote A2A task and ends with a cancelled event", async () => {
     const events: TaskEvent[] = [];
