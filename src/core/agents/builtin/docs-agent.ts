@@ -45,7 +45,14 @@ function units(text: string): string[] {
     for (const para of block.split(/\n\s*\n/)) {
       const lines = para.split("\n");
       if (lines.some((l) => /^\s*([-*]|\d+\.|\|)\s/.test(l))) {
-        for (const l of lines) if (l.trim() && !/^#+\s/.test(l) && !/^\|[\s|:-]+\|$/.test(l.trim())) out.push(l.trim());
+        // One unit per list item or table row; wrapped lines join the item they continue.
+        const items: string[] = [];
+        for (const l of lines) {
+          if (!l.trim() || /^#+\s/.test(l) || /^\|[\s|:-]+\|$/.test(l.trim())) continue;
+          if (/^\s*([-*]|\d+\.|\|)\s/.test(l) || items.length === 0) items.push(l.trim());
+          else items[items.length - 1] += ` ${l.trim()}`;
+        }
+        out.push(...items);
         continue;
       }
       const flat = lines.filter((l) => !/^#+\s/.test(l)).join(" ").replace(/\s+/g, " ").trim();
@@ -78,8 +85,21 @@ export function composeAnswer(question: string, passages: DocPassage[]): DocsAns
       candidates.push({ text: u, passage: pi, order, score });
     });
   });
-  const chosen = candidates.sort((a, b) => b.score - a.score).slice(0, 4);
-  if (chosen.length === 0) chosen.push({ text: units(passages[0]!.text)[0] ?? passages[0]!.text.slice(0, 300), passage: 0, order: 0, score: 0 });
+  candidates.sort((a, b) => b.score - a.score);
+  // The best section speaks first: its lead and its best-matching pieces (up to 3), then
+  // the single best piece of each other section that covers at least half the question.
+  const top = candidates.filter((c) => c.passage === 0).slice(0, 3);
+  const lead = units(passages[0]!.text)[0];
+  if (lead && !top.some((c) => c.order === 0)) {
+    if (top.length === 3) top.pop();
+    top.push({ text: lead, passage: 0, order: 0, score: 0 });
+  }
+  const others: Unit[] = [];
+  for (const c of candidates) {
+    if (c.passage === 0 || others.some((o) => o.passage === c.passage) || c.score < 5 - c.passage * 0.8) continue;
+    others.push(c);
+  }
+  const chosen = [...top, ...others.slice(0, 2)];
   chosen.sort((a, b) => a.passage - b.passage || a.order - b.order);
   const used = [...new Set(chosen.map((c) => c.passage))];
   const number = new Map(used.map((p, i) => [p, i + 1]));

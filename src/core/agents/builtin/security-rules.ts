@@ -17,6 +17,8 @@ export interface LineContext {
   index: number;
   /** The whole source, for import checks. */
   source: string;
+  /** Variables assigned from outside input earlier in the source (a light taint pass). */
+  tainted?: Set<string>;
 }
 
 export interface RuleHit {
@@ -43,14 +45,38 @@ const UNTRUSTED =
 
 const untrusted = (line: string) => UNTRUSTED.test(line);
 
+/** True when the line reads outside input directly or through a tainted variable. */
+function reachesInput(line: string, ctx: LineContext): boolean {
+  if (untrusted(line)) return true;
+  if (!ctx.tainted?.size) return false;
+  for (const w of line.match(/\$?[A-Za-z_]\w*/g) ?? []) if (ctx.tainted.has(w.replace(/^\$/, ""))) return true;
+  return false;
+}
+
+const ASSIGN_LINE = /^\s*(?:(?:const|let|var|final|String|string|int|Integer|auto|val)\s+)?\$?([A-Za-z_]\w*)\s*(?::=|=)(?!=)\s*(.+)$/;
+
+/** Names assigned (directly or transitively) from request data, argv, stdin, ... */
+export function taintedVariables(lines: string[]): Set<string> {
+  const tainted = new Set<string>();
+  for (const line of lines) {
+    const m = ASSIGN_LINE.exec(line);
+    if (!m) continue;
+    const rhs = m[2]!;
+    const fromInput = UNTRUSTED.test(rhs) || /\binput\s*\(|\bgets\b|readLine\(|Scanner\(System\.in/.test(rhs);
+    const fromTainted = (rhs.match(/\$?[A-Za-z_]\w*/g) ?? []).some((w) => tainted.has(w.replace(/^\$/, "")));
+    if (fromInput || fromTainted) tainted.add(m[1]!);
+  }
+  return tainted;
+}
+
 /** The argument list opens with a plain string literal and nothing else. */
 const LITERAL_ARG = /^\s*(["'])(?:(?!\1)[^\\$]|\\.)*\1\s*\)/;
 function argsAfter(line: string, callEnd: number): string {
   return line.slice(callEnd);
 }
 
-function escalate(line: string, base: Severity): RuleHit {
-  return { severity: untrusted(line) ? "critical" : base };
+function escalate(line: string, ctx: LineContext, base: Severity): RuleHit {
+  return { severity: reachesInput(line, ctx) ? "critical" : base };
 }
 
 const SECRET_NAME = /(password|passwd|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|token|credentials?)$/i;
@@ -126,7 +152,7 @@ function sqlInjectionCheck(line: string, ctx: LineContext): RuleHit | false {
   if (!SQL_KEYWORD.test(line) || !SQL_IN_STRING.test(line) && !/\b(select|insert|update|delete)\b/i.test(line)) return false;
   const interpolated =
     /["'`]\s*\+\s*[\w$(]|[\w)\]]\s*\+\s*["'`]/.test(line) || // concatenation
-    /\bf["'][^"']*\{[^}]+\}/.test(line) || // python f-string
+    /\bf(["'])(?:(?!\1).)*\{[^}]+\}/.test(line) || // python f-string
     /["']\s*\.format\s*\(/.test(line) || // str.format
     /["']\s*%\s*[\w(]/.test(line) || // python % operator
     /`[^`]*\$\{[^}]+\}/.test(line) || // JS template literal
@@ -135,7 +161,7 @@ function sqlInjectionCheck(line: string, ctx: LineContext): RuleHit | false {
     /\b(Sprintf|String\.format|string\.Format)\s*\([^)]*%[sdv]|\b(Sprintf|String\.format)\s*\(\s*"[^"]*\{/.test(line) ||
     /\+=\s*["'`][^"'`]*\b(where|and|or|values|set)\b/i.test(line) && /\+\s*\w/.test(line);
   if (!interpolated) return false;
-  return escalate(line, "high");
+  return escalate(line, ctx, "high");
 }
 
 const callAt = (re: RegExp) => (line: string) => re.test(line);
@@ -163,7 +189,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       // eval("2 + 2") with a fixed literal is not injectable.
       const after = argsAfter(line, m.index + m[0].length);
       if (/eval|exec|compile|assert/.test(m[0]) && LITERAL_ARG.test(after)) return false;
-      return escalate(line, "high");
+      return escalate(line, ctx, "high");
     },
     fix: {
       python: "Never eval/exec text you did not write: parse data with json.loads or ast.literal_eval, and dispatch operations through an explicit dict of allowed functions.",
@@ -181,42 +207,42 @@ export const SECURITY_RULES: SecurityRule[] = [
     check(line, ctx) {
       switch (ctx.language) {
         case "python": {
-          if (/shell\s*=\s*True/.test(line)) return escalate(line, "high");
+          if (/shell\s*=\s*True/.test(line)) return escalate(line, ctx, "high");
           const m = /\b(os\.system|os\.popen|os\.spawn\w*|commands\.getoutput|commands\.getstatusoutput|subprocess\.getoutput|subprocess\.getstatusoutput)\s*\(/.exec(line);
           if (!m) return false;
-          return LITERAL_ARG.test(argsAfter(line, m.index + m[0].length)) ? { severity: "medium", detail: "shell invocation (fixed command)" } : escalate(line, "high");
+          return LITERAL_ARG.test(argsAfter(line, m.index + m[0].length)) ? { severity: "medium", detail: "shell invocation (fixed command)" } : escalate(line, ctx, "high");
         }
         case "javascript": {
           if (!/child_process|\bexecSync\b|\bexec\s*\(/.test(ctx.source) || !/child_process/.test(ctx.source)) return false;
-          if (/\bshell\s*:\s*true/.test(line)) return escalate(line, "high");
+          if (/\bshell\s*:\s*true/.test(line)) return escalate(line, ctx, "high");
           const m = /(?:^|[^.\w]|\b(?:child_process|cp|childProcess|proc)\.)(exec|execSync)\s*\(/.exec(line);
           if (!m) return false;
           return LITERAL_ARG.test(argsAfter(line, m.index + m[0].length)) || /^\s*(["'])[^"'$]*\1\s*,/.test(argsAfter(line, m.index + m[0].length))
             ? false
-            : escalate(line, "high");
+            : escalate(line, ctx, "high");
         }
         case "java": {
           const m = /Runtime\.getRuntime\(\)\.exec\s*\(|new\s+ProcessBuilder\s*\(/.exec(line);
           if (!m) return false;
           const after = argsAfter(line, m.index + m[0].length);
-          if (/"(sh|bash|cmd(\.exe)?|powershell)"\s*,\s*"(-c|\/c)"/i.test(after) || /\+/.test(after) || !/^\s*"/.test(after)) return escalate(line, "high");
+          if (/"(sh|bash|cmd(\.exe)?|powershell)"\s*,\s*"(-c|\/c)"/i.test(after) || /\+/.test(after) || !/^\s*"/.test(after)) return escalate(line, ctx, "high");
           return false;
         }
         case "go": {
           const m = /exec\.Command(Context)?\s*\(/.exec(line);
           if (!m) return false;
           const after = argsAfter(line, m.index + m[0].length);
-          if (/"(sh|bash|\/bin\/sh|\/bin\/bash|cmd(\.exe)?|powershell)"\s*,\s*"(-c|\/c|\/C)"/.test(after) && !/"\s*\)\s*$/.test(after.replace(/^[^,]*,[^,]*,\s*"[^"]*"/, ""))) return escalate(line, "high");
+          if (/"(sh|bash|\/bin\/sh|\/bin\/bash|cmd(\.exe)?|powershell)"\s*,\s*"(-c|\/c|\/C)"/.test(after) && !/"\s*\)\s*$/.test(after.replace(/^[^,]*,[^,]*,\s*"[^"]*"/, ""))) return escalate(line, ctx, "high");
           return false;
         }
         case "php": {
-          if (/`[^`]*\$\w+[^`]*`/.test(line)) return escalate(line, "high");
+          if (/`[^`]*\$\w+[^`]*`/.test(line)) return escalate(line, ctx, "high");
           const m = /(?<![\w>$:])(system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec)\s*\(/.exec(line);
           if (!m) return false;
-          return /\$/.test(argsAfter(line, m.index + m[0].length)) ? escalate(line, "high") : false;
+          return /\$/.test(argsAfter(line, m.index + m[0].length)) ? escalate(line, ctx, "high") : false;
         }
         case "ruby":
-          return /(`[^`]*#\{[^`]*`|%x\{[^}]*#\{|\b(system|exec|spawn)\s*\(?\s*"[^"]*#\{|IO\.popen\s*\(\s*"[^"]*#\{)/.test(line) ? escalate(line, "high") : false;
+          return /(`[^`]*#\{[^`]*`|%x\{[^}]*#\{|\b(system|exec|spawn)\s*\(?\s*"[^"]*#\{|IO\.popen\s*\(\s*"[^"]*#\{)/.test(line) ? escalate(line, ctx, "high") : false;
         default:
           return false;
       }
@@ -324,7 +350,7 @@ export const SECURITY_RULES: SecurityRule[] = [
     severity: "high",
     cwe: "CWE-295",
     check: callAt(
-      /\bverify\s*=\s*False\b|ssl\._create_unverified_context|check_hostname\s*=\s*False|ssl\.CERT_NONE|rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED["'\]]*\s*=\s*["']?0|InsecureSkipVerify\s*:\s*true|ALLOW_ALL_HOSTNAME_VERIFIER|NoopHostnameVerifier|setHostnameVerifier\s*\([^)]*->\s*true|TrustAllStrategy|CURLOPT_SSL_VERIFYPEER\s*,\s*(false|0)\b|CURLOPT_SSL_VERIFYHOST\s*,\s*(false|0)\b|["']verify_peer["']\s*=>\s*false|OpenSSL::SSL::VERIFY_NONE/i,
+      /\bverify\s*=\s*False\b|ssl\._create_unverified_context|check_hostname\s*=\s*False|ssl\.CERT_NONE|rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED["'\]]*\s*=\s*["']?0|InsecureSkipVerify\s*:\s*true|ALLOW_ALL_HOSTNAME_VERIFIER|NoopHostnameVerifier|setHostnameVerifier\s*\(.*->\s*true|TrustAllStrategy|CURLOPT_SSL_VERIFYPEER\s*,\s*(false|0)\b|CURLOPT_SSL_VERIFYHOST\s*,\s*(false|0)\b|["']verify_peer["']\s*=>\s*false|OpenSSL::SSL::VERIFY_NONE/i,
     ),
     fix: {
       python: "Keep verification on (the default); if the server uses a private CA pass verify='/path/to/ca.pem' (requests) or load it with ssl.create_default_context(cafile=...).",
@@ -352,7 +378,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       const m = re?.exec(line);
       if (!m) return false;
       if (/yaml\.(load|load_all)\s*\(/.test(m[0]) && /Loader\s*=\s*(yaml\.)?(C?SafeLoader)|\bsafe_load\b/.test(line)) return false;
-      return escalate(line, "high");
+      return escalate(line, ctx, "high");
     },
     fix: {
       python: "Use json for untrusted data; if YAML, yaml.safe_load(); never unpickle data from users or the network (sign it with hmac if you must).",

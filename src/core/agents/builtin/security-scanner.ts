@@ -1,5 +1,5 @@
 import { type CodeSource, codeSources } from "./code-input.js";
-import { isComment, SECURITY_RULES, type Severity } from "./security-rules.js";
+import { isComment, SECURITY_RULES, type Severity, taintedVariables } from "./security-rules.js";
 
 /** One problem the scanner found, located in the block or file a person pasted. */
 export interface Finding {
@@ -28,12 +28,13 @@ const ORDER: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 
 export function scanSource(src: CodeSource): Finding[] {
   const lines = src.text.split(/\r?\n/);
   const findings: Finding[] = [];
+  const tainted = taintedVariables(lines);
   lines.forEach((line, index) => {
     if (line.length > 4000 || !line.trim()) return;
     const comment = isComment(line, src.language);
     for (const rule of SECURITY_RULES) {
       if (comment && !rule.includeComments) continue;
-      const hit = rule.check(line, { language: src.language, lines, index, source: src.text });
+      const hit = rule.check(line, { language: src.language, lines, index, source: src.text, tainted });
       if (!hit) continue;
       const extra = hit === true ? {} : hit;
       findings.push({

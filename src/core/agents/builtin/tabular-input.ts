@@ -128,7 +128,7 @@ function cell(v: unknown): string | number | boolean | null {
   return JSON.stringify(v);
 }
 
-function fromText(text: string, hint?: string): Table | undefined {
+function fromText(text: string, hint?: string, explicit = false): Table | undefined {
   const trimmed = text.trim();
   if (hint !== "csv" && (trimmed.startsWith("[") || trimmed.startsWith("{"))) {
     try {
@@ -139,7 +139,12 @@ function fromText(text: string, hint?: string): Table | undefined {
     }
   }
   const delimiter = sniffDelimiter(trimmed);
-  if (!delimiter) return undefined;
+  if (!delimiter) {
+    // A single column is only taken from data given as such (context or a fenced block), never from prose.
+    const lines = trimmed.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    if (!explicit || lines.length < 2) return undefined;
+    return { columns: [lines[0]!.replace(/^"|"$/g, "")], rows: lines.slice(1).map((l) => [l.replace(/^"|"$/g, "")]), format: "csv" };
+  }
   const rows = parseDelimited(tableRegion(trimmed, delimiter), delimiter);
   if (rows.length < 2) return undefined;
   const header = rows[0]!.map((h, i) => h || `column_${i + 1}`);
@@ -164,7 +169,7 @@ export function tableFrom(task: string, context: Record<string, unknown>): Table
   for (const key of ["data", "csv", "json", "rows", "records", "table"]) {
     const v = context[key];
     if (typeof v === "string" && v.trim()) {
-      const t = fromText(v, key === "csv" ? "csv" : undefined);
+      const t = fromText(v, key === "csv" ? "csv" : undefined, true);
       if (t) return t;
     } else if (v && typeof v === "object") {
       const t = fromJsonValue(v);
@@ -172,7 +177,7 @@ export function tableFrom(task: string, context: Record<string, unknown>): Table
     }
   }
   for (const block of fencedBlocks(task)) {
-    const t = fromText(block.code, block.info.toLowerCase() === "csv" || block.info.toLowerCase() === "tsv" ? "csv" : undefined);
+    const t = fromText(block.code, block.info.toLowerCase() === "csv" || block.info.toLowerCase() === "tsv" ? "csv" : undefined, true);
     if (t) return t;
   }
   return embeddedJson(task) ?? fromText(task);
