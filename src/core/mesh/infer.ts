@@ -47,6 +47,8 @@ const RULES: Rule[] = [
       cue(/\b(docs|documentation|manual|guide)\b/i, 2),
       cue(/\bhow (do|can|should) (i|we|you)\b[^?\n]{0,80}\b(mesh ?ai|connect|register|configure|set ?up|install|chatgpt|oauth|token|agent|workflow|grpc|mcp)\b/i, 3),
       cue(/\b(what is|explain)\b[^?\n]{0,40}\bmesh ?ai\b/i, 3),
+      // A question about MeshAI itself ("How does MeshAI's router pick an agent?").
+      cue(/^\s*(how|what|where|why|when|which|can|does|do|is|are)\b[^\n]{0,160}\bmesh ?ai\b[^\n]*\??\s*$|\bmesh ?ai\b[^\n]{0,160}\?\s*$/i, 3),
     ],
   },
   {
