@@ -13,7 +13,7 @@ describe("capabilities are inferred from the seed's example requests", () => {
     ["How do I connect ChatGPT to MeshAI?", "documentation"],
     ["where in the MeshAI docs is routing explained", "documentation"],
     ["How does MeshAI's circuit breaker work?", "documentation"],
-    ["Why is the sky blue?", "reasoning"],
+    ["Why is the sky blue?", "text_generation"],
     ["Write a Python function that parses ISO dates", "code_generation"],
     ["Generate an image of a lighthouse at dusk", "image_generation"],
     ["Solve this logic puzzle step by step", "reasoning"],
