@@ -1,4 +1,4 @@
-import { redirectUriProblem } from "./redirect-uris.js";
+import { isLoopbackHost, redirectUriProblem } from "./redirect-uris.js";
 import { invalidClientMetadata, invalidRedirectUri } from "./oauth-errors.js";
 import { isScope, parseScope } from "./scopes.js";
 
@@ -30,6 +30,8 @@ export interface MetadataRules {
   allowedAuthMethods: readonly AuthMethod[];
   /** Whether redirect_uris may be empty (client_credentials-only admin clients). */
   redirectUrisOptional: boolean;
+  /** Accept an http jwks_uri on a loopback host (only when private networks are allowed: tests, local dev). */
+  loopbackHttpJwksUri?: boolean;
 }
 
 function stringArray(value: unknown, field: string): string[] | undefined {
@@ -108,7 +110,9 @@ export function validateClientMetadata(raw: Record<string, unknown>, rules: Meta
   }
 
   const jwksUri = webUrl(raw.jwks_uri, "jwks_uri");
-  if (jwksUri && !jwksUri.startsWith("https:")) throw invalidClientMetadata("jwks_uri: must be an https URL");
+  if (jwksUri && !jwksUri.startsWith("https:") && !(rules.loopbackHttpJwksUri && isLoopbackHost(new URL(jwksUri).hostname))) {
+    throw invalidClientMetadata("jwks_uri: must be an https URL");
+  }
   let jwks: string | null = null;
   if (raw.jwks !== undefined && raw.jwks !== null) {
     const j = raw.jwks as { keys?: unknown };

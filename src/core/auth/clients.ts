@@ -46,6 +46,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
       defaultAuthMethod: "client_secret_basic",
       allowedAuthMethods: DCR_AUTH_METHODS,
       redirectUrisOptional: kind === "admin",
+      loopbackHttpJwksUri: deps.allowPrivateNetwork,
     });
     const secret = v.tokenEndpointAuthMethod === "client_secret_basic" || v.tokenEndpointAuthMethod === "client_secret_post" ? newSecret() : undefined;
     const now = clock.now();
@@ -81,6 +82,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
         defaultAuthMethod: "none",
         allowedAuthMethods: DOC_AUTH_METHODS,
         redirectUrisOptional: false,
+        loopbackHttpJwksUri: deps.allowPrivateNetwork,
       });
     } catch (e) {
       throw oauthError(Code.InvalidArgument, "invalid_client", `client_id: the metadata document is not acceptable: ${(e as Error & { rawMessage?: string }).rawMessage ?? (e as Error).message}`);

@@ -1,6 +1,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseTargets } from "../../support/postgres.js";
 import { ADMIN_EMAIL, type OAuthCore, REDIRECT, authorize, bearer, exchange, oauthCodeOf, pkce, publicClient, startOAuthCore } from "./support.js";
@@ -171,6 +173,54 @@ describe("Client ID Metadata Documents with private networks allowed (tests' loo
       t.auth.startAuthorization({ clientId: `${doc.base}/wrong.json`, redirectUri: REDIRECT, responseType: "code", codeChallenge: pkce().challenge, codeChallengeMethod: "S256" }),
     );
     expect(start.code).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("a ChatGPT-style metadata document client: private_key_jwt with keys at jwks_uri", () => {
+  let t: OAuthCore;
+  let doc: Awaited<ReturnType<typeof documentServer>>;
+  let keys: Awaited<ReturnType<typeof generateKeyPair>>;
+  beforeAll(async () => {
+    t = await startOAuthCore({ name: "sqlite" }, { MESHAI_ALLOW_PRIVATE_NETWORK: "true" });
+    keys = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(keys.publicKey)), alg: "RS256", use: "sig", kid: "chatgpt-1" };
+    doc = await documentServer((url) =>
+      url.endsWith("/jwks.json")
+        ? { keys: [jwk] }
+        : {
+            client_id: url,
+            client_name: "ChatGPT",
+            redirect_uris: [REDIRECT],
+            token_endpoint_auth_method: "private_key_jwt",
+            jwks_uri: url.replace(/\/client\.json$/, "/jwks.json"),
+            grant_types: ["authorization_code", "refresh_token"],
+          },
+    );
+  });
+  afterAll(async () => {
+    await doc?.close();
+    await t?.close();
+  });
+
+  it("authenticates the client with an RS256 assertion verified against its jwks_uri, and refuses a replay", async () => {
+    const clientId = `${doc.base}/oauth/client.json`;
+    const endpoint = `${t.issuer}/oauth/token`;
+    const now = Math.floor(t.clock.now() / 1000);
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "chatgpt-1" })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(t.issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 120)
+      .setJti(randomBytes(16).toString("hex"))
+      .sign(keys.privateKey);
+    const a = await authorize(t, clientId, { email: ADMIN_EMAIL });
+    const creds = { clientId, clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", clientAssertion: jwt, method: "private_key_jwt", endpoint };
+    const tokens = await t.auth.token({ grantType: "authorization_code", code: a.code, codeVerifier: a.verifier, client: creds });
+    expect(tokens.refreshToken).toBeTruthy();
+    const replay = await failure(t.auth.token({ grantType: "refresh_token", refreshToken: tokens.refreshToken, client: creds }));
+    expect(oauthCodeOf(replay)).toBe("invalid_client");
   });
 });
 
