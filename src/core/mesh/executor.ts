@@ -1,6 +1,6 @@
 import { BrokenCircuitError } from "cockatiel";
 import type { TaskEvent } from "../../../gen/meshai/v1/mesh_pb.js";
-import type { AgentAdapter, AgentCall } from "../agents/adapter.js";
+import type { AgentAdapter, AgentCall, AgentEvent } from "../agents/adapter.js";
 import type { Clock } from "../clock.js";
 import { newId } from "../ids.js";
 import type { AgentStatsRepository } from "../store/agent-stats.js";
@@ -185,8 +185,39 @@ export function createExecutor(deps: ExecutorDeps) {
       signal: callSignal,
     };
     let result: { text: string; data?: Record<string, unknown> } | undefined;
+    // The agent is read ahead of storage: output deltas that arrive while the
+    // previous event is being stored are merged into the next output event, so
+    // a fast token stream is never throttled to one database write per token.
+    const queue: AgentEvent[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    let failure: unknown;
+    const pump = (async () => {
+      try {
+        for await (const ev of abortable(adapter.run(agent, call), callSignal)) {
+          queue.push(ev);
+          wake?.();
+        }
+      } catch (e) {
+        failure = e;
+      } finally {
+        ended = true;
+        wake?.();
+      }
+    })();
     try {
-      for await (const ev of abortable(adapter.run(agent, call), callSignal)) {
+      for (;;) {
+        if (queue.length === 0) {
+          if (ended) break;
+          await new Promise<void>((r) => {
+            wake = r;
+            if (queue.length || ended) r();
+          });
+          wake = undefined;
+          continue;
+        }
+        let ev = queue.shift()!;
+        while (ev.type === "output" && queue[0]?.type === "output") ev = { type: "output", text: ev.text + (queue.shift() as { text: string }).text };
         if (ev.type === "progress") {
           await emit(task.id, { type: "progress", state: "executing", agentId: agent.id, message: ev.message, progress: ev.progress, total: ev.total });
         } else if (ev.type === "output") {
@@ -198,8 +229,11 @@ export function createExecutor(deps: ExecutorDeps) {
           result = { text: ev.text, data: ev.data };
         }
       }
+      await pump;
+      if (failure !== undefined) throw failure;
     } catch (e) {
       attempt.abort();
+      await pump;
       if (signal.aborted || e instanceof TaskEndedError) throw new CallAbortedError(describe(e));
       throw e;
     }

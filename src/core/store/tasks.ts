@@ -173,16 +173,16 @@ export function createTaskRepository(knex: Knex) {
       patch: TaskPatch = {},
     ): Promise<number> {
       return knex.transaction(async (trx) => {
-        const updated = await trx("tasks")
+        // UPDATE ... RETURNING (SQLite >= 3.35 and PostgreSQL): one round trip for the new number.
+        const updated = (await trx("tasks")
           .where({ id: taskId })
           .whereIn("state", ACTIVE_STATES)
-          .update({ ...patchColumns(patch), last_seq: trx.raw("last_seq + 1"), updated_at: now });
-        if (updated === 0) {
+          .update({ ...patchColumns(patch), last_seq: trx.raw("last_seq + 1"), updated_at: now }, ["last_seq"])) as { last_seq: unknown }[];
+        if (updated.length === 0) {
           const row = await trx("tasks").where({ id: taskId }).first("state");
           throw new TaskEndedError(taskId, row ? String(row.state) : "deleted");
         }
-        const row = await trx("tasks").where({ id: taskId }).first("last_seq");
-        const seq = Number(row.last_seq);
+        const seq = Number(updated[0]!.last_seq);
         const { type, json } = build(seq);
         await trx("task_events").insert({ task_id: taskId, seq, type, event: json, created_at: now });
         return seq;

@@ -76,8 +76,11 @@ describe("ExecuteTask streams accepted, routed, output and completed, each store
   it("runs an OpenAI-compatible agent registered from OPENAI_BASE_URL, turning SSE deltas into output events", async () => {
     openai.behaviour = "ok";
     const events = await run({ task: "What is the answer?", capabilities: ["text_generation"] });
-    expect(types(events)).toEqual(["ACCEPTED", "ROUTED", "OUTPUT", "OUTPUT", "OUTPUT", "OUTPUT", "COMPLETED"]);
-    expect(events.map((e) => Number(e.seq))).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // Deltas that arrive while the previous event is being stored are merged, so 1 to 4 output events.
+    expect(types(events).slice(0, 2)).toEqual(["ACCEPTED", "ROUTED"]);
+    expect(new Set(types(events).slice(2, -1))).toEqual(new Set(["OUTPUT"]));
+    expect(types(events).at(-1)).toBe("COMPLETED");
+    expect(events.map((e) => Number(e.seq))).toEqual(events.map((_, i) => i + 1));
     expect(events.filter((e) => e.type === TaskEventType.OUTPUT).map((e) => e.output).join("")).toBe("The answer is 42.");
     expect(last(events)).toMatchObject({ output: "The answer is 42.", state: TaskState.COMPLETED, agentId: "llm.openai" });
     const routed = events[1]!.routing!;
@@ -89,7 +92,7 @@ describe("ExecuteTask streams accepted, routed, output and completed, each store
     expect(sent.auth).toBe("Bearer sk-test-agent-key");
     expect(sent.body).toMatchObject({ model: "test-model", stream: true });
     const { task } = await mesh.getTask({ id: events[0]!.taskId }, auth(alice));
-    expect(task).toMatchObject({ state: TaskState.COMPLETED, output: "The answer is 42.", lastSeq: 7n, agentId: "llm.openai" });
+    expect(task).toMatchObject({ state: TaskState.COMPLETED, output: "The answer is 42.", lastSeq: BigInt(events.length), agentId: "llm.openai" });
   });
 
   it("streams an A2A 1.0 agent whose card says streaming: status as progress, artifacts as output", async () => {
