@@ -11,7 +11,8 @@ export const STOP_WORDS = new Set(
     "could did do does doing down during each few for from further had has have having he her here hers him his how i if in into " +
     "is it its itself just me more most my no nor not now of off on once only or other our ours out over own same she should so " +
     "some such than that the their theirs them then there these they this those through to too under until up very was we were " +
-    "what when where which while who whom why will with would you your yours please tell show give want need use using get"
+    "what when where which while who whom why will with would you your yours myself ourselves yourself yourselves himself " +
+    "herself themselves s t don please tell show give want need use using get"
   ).split(" "),
 );
 
@@ -44,7 +45,7 @@ export interface ParsedQuery {
 
 /**
  * Parses web-search style input: words (AND), "quoted phrases", -word, and OR.
- * Stop words are dropped outside phrases; an all-stop-word query keeps its words.
+ * Stop words are dropped outside phrases; a query of stop words alone finds nothing.
  */
 export function parseQuery(input: string): ParsedQuery {
   const groups: ParsedQuery["groups"] = [{ terms: [], phrases: [] }];
@@ -71,11 +72,8 @@ export function parseQuery(input: string): ParsedQuery {
     }
     group.terms.push(...words(token));
   }
-  for (const g of groups) {
-    const meaningful = g.terms.filter((w) => !STOP_WORDS.has(w) && (w.length > 1 || /\d/.test(w)));
-    if (meaningful.length || g.phrases.length) g.terms = meaningful;
-    g.terms = [...new Set(g.terms)];
-  }
+  // Stop words are dropped on both back ends alike (PostgreSQL's english config would drop them anyway).
+  for (const g of groups) g.terms = [...new Set(g.terms.filter((w) => !STOP_WORDS.has(w) && (w.length > 1 || /\d/.test(w))))];
   return { groups: groups.filter((g) => g.terms.length || g.phrases.length), exclude: [...new Set(exclude)] };
 }
 

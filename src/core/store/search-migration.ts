@@ -31,10 +31,13 @@ export const searchMigration = {
       t.index(["owner"]);
     });
     if (isPostgres(knex)) {
+      // Punctuation becomes space first, so "builtin.security-scanner" or "/docs/routing" index as
+      // separate words the way FTS5's unicode61 tokenizer splits them (PostgreSQL's parser would keep
+      // host names and paths whole), and both back ends match the same words.
       await knex.raw(
         `ALTER TABLE search_entries ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
-           setweight(to_tsvector('english', coalesce(title, '')), 'A') ||
-           setweight(to_tsvector('english', coalesce(body, '')), 'B')) STORED`,
+           setweight(to_tsvector('english', regexp_replace(coalesce(title, ''), '[[:punct:]]+', ' ', 'g')), 'A') ||
+           setweight(to_tsvector('english', regexp_replace(coalesce(body, ''), '[[:punct:]]+', ' ', 'g')), 'B')) STORED`,
       );
       await knex.raw("CREATE INDEX search_entries_tsv ON search_entries USING GIN (tsv)");
     } else {

@@ -113,6 +113,15 @@ for (const target of databaseTargets()) {
         expect(excluded.results.map((r) => r.id)).not.toContain("agent:forecaster");
       });
 
+      it("splits dotted and hyphenated ids into words on both back ends", async () => {
+        const res = await mesh.search({ query: "builtin.security-scanner", type: "agents" }, as(ana));
+        expect(res.results[0]!.id).toBe("agent:builtin.security-scanner");
+      });
+
+      it("finds nothing for a query of stop words alone", async () => {
+        expect((await mesh.search({ query: "how do I", type: "all" }, as(ana))).results).toEqual([]);
+      });
+
       it("limits the number of results", async () => {
         const res = await mesh.search({ query: "agent", type: "docs", limit: 2 }, as(ana));
         expect(res.results).toHaveLength(2);
