@@ -54,6 +54,7 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
   );
   const oauth = createOAuth({
     knex: db.knex,
+    dialect: db.dialect,
     issuer: config.issuer,
     mcpResource: config.mcpResource,
     resources: config.resources,

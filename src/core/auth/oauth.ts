@@ -24,6 +24,8 @@ import { createTokenIntrospection } from "./token-introspection.js";
 
 export interface OAuthDeps {
   knex: Knex;
+  /** PostgreSQL shares throttling counters between replicas through the database. */
+  dialect?: "sqlite" | "postgres";
   issuer: string;
   mcpResource: string;
   resources: string[];
@@ -57,7 +59,7 @@ export function createOAuth(deps: OAuthDeps) {
   const interactionRows = createInteractionRepository(knex);
   const sessionRows = createSessionRepository(knex);
   const assertions = createClientAssertionRepository(knex);
-  const throttle = createThrottle(deps.limits);
+  const throttle = createThrottle(deps.limits, { knex, dialect: deps.dialect ?? "sqlite" });
   const grants = createGrants({ grants: grantRows, clock });
   const registry = createClientRegistry({
     clients: createClientRepository(knex),
@@ -121,6 +123,7 @@ export function createOAuth(deps: OAuthDeps) {
     await codes.purge(now - 24 * 3600_000);
     await refreshTokens.purge(now - 24 * 3600_000);
     await accessTokenRows.purgeExpired(now - 24 * 3600_000);
+    if (deps.dialect === "postgres") await knex("rate_limits").where("expire", "<", Date.now() - 3600_000).delete();
     return { reapedClients };
   }
 

@@ -1,9 +1,12 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import type { Knex } from "knex";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import { throttled } from "./oauth-errors.js";
 
 /**
- * Throttles for the public OAuth endpoints, on rate-limiter-flexible's
- * in-memory limiter (per core replica):
+ * Throttles for the public OAuth endpoints, on rate-limiter-flexible. On
+ * PostgreSQL the counters live in the shared `rate_limits` table, so every
+ * replica counts the same attempts (with an in-memory limiter as insurance if
+ * the database errors); on SQLite (one process) they are in memory.
  * - login failures: 5 per account and 20 per address in 15 minutes;
  * - dynamic client registrations: 20 per address per hour.
  * A blocked caller gets ResourceExhausted with `retry-after` in seconds.
@@ -26,16 +29,27 @@ export const DEFAULT_LIMITS: ThrottleLimits = {
 
 const TOO_MANY_LOGINS = "Too many sign-in attempts. Wait a few minutes and try again.";
 
-export function createThrottle(limits: ThrottleLimits = DEFAULT_LIMITS) {
-  const perAccount = new RateLimiterMemory({ keyPrefix: "login-account", points: limits.loginPerAccount, duration: limits.loginWindowSeconds });
-  const perAddress = new RateLimiterMemory({ keyPrefix: "login-address", points: limits.loginPerAddress, duration: limits.loginWindowSeconds });
-  const registrations = new RateLimiterMemory({
-    keyPrefix: "registration",
-    points: limits.registrationsPerAddress,
-    duration: limits.registrationWindowSeconds,
-  });
+export function createThrottle(limits: ThrottleLimits = DEFAULT_LIMITS, store?: { knex: Knex; dialect: "sqlite" | "postgres" }) {
+  const limiter = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
+    const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+    if (store?.dialect !== "postgres") return memory;
+    return new RateLimiterPostgres({
+      storeClient: store.knex,
+      storeType: "knex",
+      tableName: "rate_limits",
+      tableCreated: true,
+      clearExpiredByTimeout: false,
+      keyPrefix,
+      points,
+      duration,
+      insuranceLimiter: memory,
+    });
+  };
+  const perAccount = limiter("login-account", limits.loginPerAccount, limits.loginWindowSeconds);
+  const perAddress = limiter("login-address", limits.loginPerAddress, limits.loginWindowSeconds);
+  const registrations = limiter("registration", limits.registrationsPerAddress, limits.registrationWindowSeconds);
 
-  const blockedFor = async (limiter: RateLimiterMemory, points: number, key: string): Promise<number> => {
+  const blockedFor = async (limiter: RateLimiterAbstract, points: number, key: string): Promise<number> => {
     const res = await limiter.get(key);
     return res && res.consumedPoints >= points ? res.msBeforeNext : 0;
   };

@@ -320,7 +320,24 @@ const meshExec: Migration = {
   },
 };
 
-const migrations: Migration[] = [initial, oauth, meshExec, searchMigration];
+// Login and registration throttling shared by every replica on PostgreSQL
+// (rate-limiter-flexible's RateLimiterPostgres layout); unused on SQLite, where
+// one process serves and the in-memory limiter is exact.
+const oauthRateLimits: Migration = {
+  name: "0006_oauth_rate_limits",
+  async up(knex) {
+    await knex.schema.createTable("rate_limits", (t) => {
+      t.string("key", 255).primary();
+      t.integer("points").notNullable().defaultTo(0);
+      t.bigInteger("expire");
+    });
+  },
+  async down(knex) {
+    await knex.schema.dropTableIfExists("rate_limits");
+  },
+};
+
+const migrations: Migration[] = [initial, oauth, meshExec, searchMigration, oauthRateLimits];
 
 /** knex migration source over the in-code list above. */
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -57,6 +57,25 @@ for (const target of databaseTargets()) {
       expect(new URL(again.next.value as string).searchParams.get("code")).toBeTruthy();
     });
 
+    it("prompt=consent shows the consent page even when approved; prompt=none answers consent_required when not", async () => {
+      const first = await authorize(t, clientId, { email: "user@example.com", scope: "mcp:read" });
+      const base = {
+        clientId,
+        redirectUri: REDIRECT,
+        responseType: "code",
+        state: "p",
+        codeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        codeChallengeMethod: "S256",
+        sessionToken: first.sessionToken,
+      };
+      expect((await t.auth.startAuthorization({ ...base, scope: "mcp:read", prompt: "consent" })).next.case).toBe("consent");
+      const silent = await t.auth.startAuthorization({ ...base, scope: "mcp:read", prompt: "none" });
+      expect(new URL(silent.next.value as string).searchParams.get("code")).toBeTruthy();
+      const needs = await t.auth.startAuthorization({ ...base, scope: "mcp:read mcp:execute", prompt: "none" });
+      expect(new URL(needs.next.value as string).searchParams.get("error")).toBe("consent_required");
+      expect((await t.auth.startAuthorization({ ...base, scope: "mcp:read", prompt: "login" })).next.case).toBe("login");
+    });
+
     it("asks again when the client wants more than was approved", async () => {
       const first = await authorize(t, clientId, { email: "user@example.com", scope: "mcp:read" });
       const wider = await t.auth.startAuthorization({

@@ -113,3 +113,36 @@ for (const target of databaseTargets()) {
     });
   });
 }
+
+describe.runIf(databaseTargets().some((d) => d.name === "postgres"))("login throttling holds across replicas on PostgreSQL", () => {
+  let a: OAuthCore;
+  let b: OAuthCore;
+  beforeAll(async () => {
+    a = await startOAuthCore(databaseTargets().find((d) => d.name === "postgres"));
+    b = await startOAuthCore({ name: "sqlite" }, { MESHAI_DATABASE_URL: a.databaseUrl! });
+    await a.core.platform.accounts.create({ email: "erin@example.com", password: PASSWORD });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it("failures counted by one replica lock the account on the other", async () => {
+    const clientId = await publicClient(a);
+    const start = async (t: OAuthCore) =>
+      (
+        await t.auth.startAuthorization({ clientId, redirectUri: REDIRECT, responseType: "code", codeChallenge: pkce().challenge, codeChallengeMethod: "S256" })
+      ).next.value as { id: string; csrfToken: string };
+    for (let n = 0; n < 5; n++) {
+      const t = n % 2 === 0 ? a : b;
+      const i = await start(t);
+      const e = await failure(t.auth.login({ interactionId: i.id, csrfToken: i.csrfToken, email: "erin@example.com", password: `wrong-${n}-pass`, remoteAddress: `127.0.9.${n}` }));
+      expect(e.code).toBe(Code.Unauthenticated);
+    }
+    for (const t of [a, b]) {
+      const i = await start(t);
+      const e = await failure(t.auth.login({ interactionId: i.id, csrfToken: i.csrfToken, email: "erin@example.com", password: PASSWORD, remoteAddress: "127.0.9.50" }));
+      expect(e.code).toBe(Code.ResourceExhausted);
+    }
+  });
+});

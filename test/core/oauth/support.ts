@@ -31,6 +31,8 @@ export interface OAuthCore {
   clock: TestClock;
   issuer: string;
   mcpResource: string;
+  /** The fresh PostgreSQL database's URL, when the target is PostgreSQL. */
+  databaseUrl?: string;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startOAuthCore(target: DatabaseTarget = { name: "sqlite" }
     clock,
     issuer: config.issuer,
     mcpResource: config.mcpResource,
+    databaseUrl: pgdb?.url,
     async close() {
       await core.close(200);
       await pgdb?.drop();
