@@ -278,3 +278,27 @@ describe("the scanner runs as a built-in agent", () => {
     await expect(run()).rejects.toThrow("cancelled by user");
   });
 });
+
+describe("path traversal and SSRF from request data are found", () => {
+  it("in Python and JavaScript, following tainted variables", () => {
+    const py = ["from flask import request, send_file", "def download():", "    name = request.args['file']", "    return send_file('/srv/files/' + name)", "def hook():", "    return requests.get(request.json['callback_url'])"].join("\n");
+    expect(lines(scanCode(fence("python", py), {}).findings)).toEqual([[4, "path-traversal"], [6, "ssrf"]]);
+    const js = ["app.get('/f', (req, res) => {", "  res.sendFile(req.query.path);", "  const target = req.body.url;", "  return fetch(target);", "});"].join("\n");
+    expect(lines(scanCode(fence("js", js), {}).findings)).toEqual([[2, "path-traversal"], [4, "ssrf"]]);
+  });
+
+  it("not when the path is reduced to a base name", () => {
+    const py = ["name = request.args['file']", "return send_file(os.path.join(BASE, secure_filename(name)))"].join("\n");
+    expect(scanCode(fence("python", py), {}).findings).toEqual([]);
+  });
+});
+
+describe("a request without code is refused rather than reported clean", () => {
+  it("fails with a message saying how to pass code", async () => {
+    const agent = { id: "builtin.security-scanner", config: {} } as unknown as AgentRecord;
+    const run = async () => {
+      for await (const _ of createBuiltinAdapter().run(agent, { taskId: "t", task: "analyze this code for security vulnerabilities", capabilities: [], context: {}, timeoutMs: 1000, signal: new AbortController().signal })) void _;
+    };
+    await expect(run()).rejects.toThrow(/no code found/);
+  });
+});

@@ -97,11 +97,21 @@ function extOf(path: unknown): string | undefined {
   return m ? EXTENSIONS[m[1]!.toLowerCase()] : undefined;
 }
 
+const CODE_LINE =
+  /^\s*(import\s|from\s+\S+\s+import|def\s|class\s|function\b|const\s|let\s|var\s|public\s|private\s|package\s|func\s|#include|<\?php|return\b|if\s*\(|for\s*\(|while\s*\()|[;{}]\s*$|^\s*[\w$.[\]'"]+\s*(=|:=)\s*\S|\w\([^)]*\)\s*;?\s*$/;
+
+/** True when at least two lines (or a third of them) read like code rather than prose. */
+export function looksLikeCode(text: string): boolean {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim());
+  const code = lines.filter((l) => CODE_LINE.test(l)).length;
+  return code >= 2 || (code >= 1 && code * 3 >= lines.length);
+}
+
 /** Every piece of code the task carries. The whole task text is scanned when it has no fences and no context code. */
 export function codeSources(task: string, context: Record<string, unknown>): CodeSource[] {
   const sources = fromContext(context);
   const blocks = fencedBlocks(task);
   blocks.forEach((b, i) => sources.push({ name: blocks.length === 1 ? "code block" : `code block ${i + 1}`, language: languageOf(b.info, b.code), text: b.code }));
-  if (sources.length === 0 && task.trim()) sources.push({ name: "task text", language: detectLanguage(task), text: task });
+  if (sources.length === 0 && looksLikeCode(task)) sources.push({ name: "task text", language: detectLanguage(task), text: task });
   return sources;
 }

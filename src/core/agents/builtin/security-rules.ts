@@ -412,6 +412,65 @@ export const SECURITY_RULES: SecurityRule[] = [
     },
   },
   {
+    id: "path-traversal",
+    title: "File path taken from user input",
+    severity: "high",
+    cwe: "CWE-22",
+    check(line, ctx) {
+      const sinks: Partial<Record<Language, RegExp>> = {
+        python: /\b(open|send_file|send_from_directory|os\.remove|os\.unlink|shutil\.rmtree)\s*\(|\bFileResponse\s*\(/,
+        javascript: /\bfs(\.promises)?\.(readFile|readFileSync|createReadStream|writeFile|writeFileSync|unlink|unlinkSync|rm)\s*\(|\bres\.(sendFile|download)\s*\(/,
+        java: /new\s+(File|FileInputStream|FileReader|FileOutputStream)\s*\(|Paths\.get\s*\(|Files\.(readAllBytes|newInputStream|delete)\s*\(/,
+        go: /\bos\.(Open|ReadFile|Remove|RemoveAll|Create)\s*\(|\bhttp\.ServeFile\s*\(/,
+        php: /\b(include|include_once|require|require_once)\b\s*\(?\s*\$|\b(file_get_contents|fopen|readfile|unlink|file)\s*\(\s*\$/,
+      };
+      const m = sinks[ctx.language]?.exec(line);
+      if (!m) return false;
+      const args = line.slice(m.index + m[0].length);
+      if (/\b(basename|secure_filename|path\.basename|filepath\.Base|realpath)\b/.test(args)) return false;
+      if (ctx.language === "php" && /\$_(GET|POST|REQUEST|COOKIE)/.test(args)) return { severity: "critical" };
+      return reachesInput(args, ctx) ? { severity: "high" } : false;
+    },
+    fix: {
+      python: "Resolve the path under a fixed base and check it stays there (Path(base, name).resolve().is_relative_to(base)), or use werkzeug's secure_filename / send_from_directory.",
+      javascript: "Resolve against a fixed root and refuse paths outside it (path.resolve(root, name).startsWith(root + path.sep)); use res.sendFile(name, { root }).",
+      java: "Normalize base.resolve(name).normalize() and check it startsWith(base); reject names containing '..' or separators.",
+      go: "Use filepath.Clean and check the result stays under the base directory (or http.FS with a restricted fs.FS).",
+      php: "Never include or open paths from the request; map allowed names to files with an allow-list and use basename().",
+      default: "Map user input to files through an allow-list, or resolve and check the path stays under a fixed base directory.",
+    },
+  },
+  {
+    id: "ssrf",
+    title: "Server-side request to a user-chosen URL",
+    severity: "high",
+    cwe: "CWE-918",
+    check(line, ctx) {
+      const sinks: Partial<Record<Language, RegExp>> = {
+        python: /\b(requests|httpx|session)\.(get|post|put|delete|head|request)\s*\(|\burllib\.request\.urlopen\s*\(|\burlopen\s*\(/,
+        javascript: /\b(fetch|axios(\.(get|post|put|delete|request))?|got|http\.get|https\.get|request)\s*\(/,
+        java: /new\s+URL\s*\(|HttpRequest\.newBuilder\s*\(\s*URI\.create\s*\(|restTemplate\.(getForObject|getForEntity|exchange)\s*\(/,
+        go: /\bhttp\.(Get|Post|Head)\s*\(|http\.NewRequest(WithContext)?\s*\(/,
+        php: /\b(file_get_contents|curl_init|fopen)\s*\(\s*\$_(GET|POST|REQUEST)/,
+      };
+      const m = sinks[ctx.language]?.exec(line);
+      if (!m) return false;
+      if (ctx.language === "php") return true;
+      const args = line.slice(m.index + m[0].length);
+      // Only the URL argument itself: the first argument coming from the request.
+      const first = args.split(/,(?![^(]*\))/)[0] ?? "";
+      return reachesInput(first, ctx) && /url|uri|host|target|link|endpoint|webhook|callback|dest|src|query|params|body|args|form|FormValue|\$_/i.test(first);
+    },
+    fix: {
+      python: "Allow only known hosts: parse the URL, check scheme and host against an allow-list, resolve it and refuse private, loopback and link-local addresses before requesting.",
+      javascript: "Check the URL against an allow-list of hosts and refuse private/loopback addresses after DNS resolution (e.g. with an agent that validates the resolved IP).",
+      java: "Validate the URI against an allow-list of hosts and refuse internal addresses before connecting.",
+      go: "Parse the URL, allow-list the host, and use a net.Dialer Control hook that refuses private and loopback IPs.",
+      php: "Allow-list hosts and refuse internal addresses before fetching; never pass request data straight to curl or file_get_contents.",
+      default: "Allow-list the hosts the server may call and refuse private, loopback and link-local addresses.",
+    },
+  },
+  {
     id: "debug-enabled",
     title: "Debug mode enabled",
     severity: "medium",
