@@ -72,7 +72,7 @@ export interface SseMessage {
   id: string;
 }
 
-/** Parses a text/event-stream body (WHATWG rules: data lines joined by \n, blank line ends an event). */
+/** Parses a text/event-stream body (WHATWG rules: data lines joined by \n, a blank line ends an event). */
 export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -89,7 +89,8 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + (buffer.startsWith("\r\n", nl) ? 2 : 1));
         if (line === "") {
-          if (data.length) yield { event: event || "message", data: data.join("\n"), id };
+          // Unlike browsers, an event with a name but no data is kept: LangServe ends with a bare "event: end".
+          if (data.length || event) yield { event: event || "message", data: data.join("\n"), id };
           event = "";
           data = [];
           continue;

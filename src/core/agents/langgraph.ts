@@ -69,6 +69,7 @@ export function createLangGraphAdapter(deps: AgentHttpDeps): AgentAdapter {
           yield { type: "progress", message: "run started on the LangGraph server" };
           continue;
         }
+        if (!msg.data.trim()) continue;
         let payload: unknown;
         try {
           payload = JSON.parse(msg.data);

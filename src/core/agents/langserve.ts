@@ -48,6 +48,7 @@ export function createLangServeAdapter(deps: AgentHttpDeps): AgentAdapter {
           ended = true;
           break;
         }
+        if (!msg.data.trim()) continue;
         if (msg.event === "metadata") continue;
         let payload: unknown;
         try {

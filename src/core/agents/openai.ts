@@ -61,6 +61,7 @@ export function createOpenAiAdapter(deps: AgentHttpDeps): AgentAdapter {
           done = true;
           break;
         }
+        if (!msg.data.trim()) continue;
         let chunk: ChatChunk;
         try {
           chunk = JSON.parse(msg.data) as ChatChunk;

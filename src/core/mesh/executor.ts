@@ -163,6 +163,7 @@ export function createExecutor(deps: ExecutorDeps) {
   }
 
   async function recordOutcome(agentId: string, ok: boolean, ms: number) {
+    snapshot.noteOutcome(agentId, ok, ms);
     try {
       await agentStats.recordOutcome(agentId, ok, ms);
     } catch {

@@ -259,3 +259,75 @@ export async function startMeshHttpAgent(): Promise<Peer & { calls: Record<strin
   });
   return { ...(await listen(http.createServer(app))), calls };
 }
+
+/** A LangServe runnable: POST /stream (SSE data/metadata/end), POST /invoke, GET /input_schema. */
+export async function startLangServe(): Promise<Peer & { inputs: unknown[] }> {
+  const inputs: unknown[] = [];
+  const app = express();
+  app.use(express.json());
+  app.get("/chain/input_schema", (_req, res) => res.json({ title: "ChainInput", type: "string" }));
+  app.post("/chain/invoke", (req, res) => {
+    inputs.push(req.body.input);
+    res.json({ output: { content: `invoked: ${JSON.stringify(req.body.input)}`, type: "ai" }, metadata: { run_id: "r1" } });
+  });
+  app.post("/chain/stream", async (req, res) => {
+    inputs.push(req.body.input);
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(`event: metadata\ndata: {"run_id": "r2"}\n\n`);
+    for (const word of ["Lang", "Serve ", "says ", "hi"]) {
+      res.write(`event: data\ndata: ${JSON.stringify({ content: word, type: "AIMessageChunk" })}\n\n`);
+      await sleep(2);
+    }
+    res.write("event: end\n\n");
+    res.end();
+  });
+  app.post("/broken/stream", (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(`event: error\ndata: {"status_code": 500, "message": "Internal Server Error: chain blew up"}\n\n`);
+    res.write("event: end\n\n");
+    res.end();
+  });
+  return { ...(await listen(http.createServer(app))), inputs };
+}
+
+/** A LangGraph Agent Server: POST /runs/stream (metadata, messages, values, end), POST /runs/wait, GET /ok. */
+export async function startLangGraph(): Promise<Peer & { bodies: Record<string, unknown>[] }> {
+  const bodies: Record<string, unknown>[] = [];
+  const app = express();
+  app.use(express.json());
+  app.get("/ok", (_req, res) => res.json({ ok: true }));
+  const human = (b: Record<string, unknown>) => ((b.input as { messages: { content: string }[] }).messages[0]!.content);
+  app.post("/runs/wait", (req, res) => {
+    bodies.push(req.body);
+    res.json({ messages: [{ type: "human", content: human(req.body) }, { type: "ai", content: `graph answer to ${human(req.body)}` }] });
+  });
+  app.post("/runs/stream", async (req, res) => {
+    bodies.push(req.body);
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(`event: metadata\ndata: {"run_id": "run-1", "attempt": 1}\n\n`);
+    for (const t of ["graph ", "answer"]) {
+      res.write(`event: messages\ndata: ${JSON.stringify([{ type: "AIMessageChunk", content: t, id: "m1" }, { langgraph_node: "agent" }])}\n\n`);
+      await sleep(2);
+    }
+    res.write(`event: values\ndata: ${JSON.stringify({ messages: [{ type: "human", content: human(req.body) }, { type: "ai", content: "graph answer" }] })}\n\n`);
+    res.write("event: end\ndata: null\n\n");
+    res.end();
+  });
+  return { ...(await listen(http.createServer(app))), bodies };
+}
+
+/** An OpenAI-compatible server that streams slowly and records when the client goes away. */
+export async function startSlowOpenAi(): Promise<Peer & { closed: number }> {
+  const state = { closed: 0 };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(`data: {"choices":[{"index":0,"delta":{"content":"slow "},"finish_reason":null}]}\n\n`);
+    const timer = setInterval(() => res.write(`data: {"choices":[{"index":0,"delta":{"content":"."},"finish_reason":null}]}\n\n`), 50);
+    res.on("close", () => {
+      clearInterval(timer);
+      state.closed++;
+    });
+  });
+  return Object.assign(state, await listen(server));
+}
