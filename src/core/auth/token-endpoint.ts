@@ -193,7 +193,13 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
    */
   async function graceReplay(token: RefreshTokenRecord): Promise<boolean> {
     if (token.usedAt === null || clock.now() - token.usedAt > deps.refreshGraceMs) return false;
-    const successors = await deps.refreshTokens.children(token.tokenHash);
+    let successors = await deps.refreshTokens.children(token.tokenHash);
+    // A concurrent request that won the rotation may still be issuing its pair: wait for it
+    // (up to ~1 s) rather than mistake a client's parallel retry for theft.
+    for (let i = 0; successors.length === 0 && i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      successors = await deps.refreshTokens.children(token.tokenHash);
+    }
     if (successors.length !== 1) return false;
     const next = successors[0]!;
     if (next.usedAt !== null || next.revokedAt !== null) return false;
@@ -211,6 +217,12 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     const grant = await deps.grants.live(token.grantId);
     if (!grant) throw invalidGrant("refresh_token: its grant has been revoked");
 
+    // Request mistakes are refused before the token is spent, so a corrected retry still works.
+    const user = await liveUser(token.userId);
+    const scopes = narrowed(req.scope, token.scope);
+    const aud = audience(req.resources, token.resources);
+    if (scopesForUser(scopes, user).length === 0) throw invalidScope("scope: nothing left to grant (mcp:manage is for administrators only)");
+
     if (!(await deps.refreshTokens.markUsed(tokenHash, clock.now()))) {
       const used = (await deps.refreshTokens.byHash(tokenHash)) ?? token;
       if (used.revokedAt !== null || !(await graceReplay(used))) {
@@ -218,9 +230,6 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         throw invalidGrant("refresh_token: was already used; the grant has been revoked (sign in again)");
       }
     }
-    const user = await liveUser(token.userId);
-    const scopes = narrowed(req.scope, token.scope);
-    const aud = audience(req.resources, token.resources);
     return issueForUser({
       auth,
       user,

@@ -115,6 +115,14 @@ for (const target of databaseTargets()) {
       expect(third.accessToken).toBeTruthy();
     });
 
+    it("two concurrent refreshes with one token (a client's parallel retry) both succeed and the grant survives", async () => {
+      const first = await fresh();
+      const both = await Promise.all([refresh(t, clientId, first.refreshToken), refresh(t, clientId, first.refreshToken)]);
+      const live = await Promise.allSettled(both.map((r) => refresh(t, clientId, r.refreshToken)));
+      expect(live.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      expect((await t.auth.verifyAccessToken({ token: both[0].accessToken })).subject).toBeTruthy();
+    });
+
     it("a second reuse inside the grace window revokes the grant", async () => {
       const first = await fresh();
       await refresh(t, clientId, first.refreshToken);
@@ -142,9 +150,10 @@ for (const target of databaseTargets()) {
       expect(await failure(refresh(t, clientId, third.refreshToken))).toMatchObject({ oauth: "invalid_grant" });
     });
 
-    it("scope widening on refresh is refused", async () => {
+    it("scope widening on refresh is refused, without spending the refresh token", async () => {
       const first = await fresh("mcp:read");
       expect(await failure(refresh(t, clientId, first.refreshToken, { scope: "mcp:read mcp:execute" }))).toMatchObject({ oauth: "invalid_scope" });
+      expect((await refresh(t, clientId, first.refreshToken)).scope).toBe("mcp:read");
     });
 
     it("scope may narrow on refresh, and the next refresh may return to the original scope", async () => {
