@@ -1759,8 +1759,13 @@ export const MeshService: GenService<{
   },
   /**
    * Routes a task to the best agent and streams its events until it ends.
-   * The task is persisted first; if the stream breaks the task goes on and
-   * WatchTask resumes it. Needs mcp:execute.
+   * The task is persisted first, and every event is stored before it is sent.
+   * Attached (the default): cancelling this stream cancels the task. With
+   * detached = true the task goes on when the stream breaks, and WatchTask
+   * resumes it from any seq. A capability no agent has, unknown agent ids and
+   * agent failures end the task with a FAILED event (not an RPC error); only a
+   * malformed request is refused (INVALID_ARGUMENT) before a task exists.
+   * Needs mcp:execute.
    *
    * @generated from rpc meshai.v1.MeshService.ExecuteTask
    */
