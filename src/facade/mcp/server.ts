@@ -130,7 +130,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
         try {
           const out = await spec.run(parsed.data, ctx);
           result = ok(out);
-          if (out.error) result.isError = true;
+          if (spec.failsOnError && out.error) result.isError = true;
         } catch (err) {
           if (ac.signal.aborted) return; // tasks/cancel already recorded the outcome
           result = toolFailure(err, spec, caller, deps.issuer);
@@ -142,14 +142,19 @@ export function createSessionServer(deps: SessionServerDeps): Server {
 
     // A plain call: follow the work on this request, with progress when asked.
     const link = deps.linkOf(extra.requestId);
-    const signals = [extra.signal];
-    if (link && !link.resumable) signals.push(link.dropped);
+    // Linked by hand: Node 20's AbortSignal.any can lose its listeners to GC while a call runs.
+    const stop = new AbortController();
+    const abort = () => stop.abort(new Error("the call was cancelled or its connection dropped"));
+    for (const s of link && !link.resumable ? [extra.signal, link.dropped] : [extra.signal]) {
+      if (s.aborted) abort();
+      else s.addEventListener("abort", abort, { once: true });
+    }
     const progressToken = extra._meta?.progressToken;
     let progress = 0;
     const ctx: ToolContext = {
       caller,
       core: deps.core,
-      signal: AbortSignal.any(signals),
+      signal: stop.signal,
       detached: link?.resumable ?? false,
       follow: progressToken !== undefined,
       onEvent:
@@ -168,7 +173,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     try {
       const out = await spec.run(parsed.data, ctx);
       const result = ok(out);
-      if (typeof out.error === "string" && out.error !== "") {
+      if (spec.failsOnError && typeof out.error === "string" && out.error !== "") {
         result.isError = true;
         result.content.push({ type: "text", text: out.error });
       }

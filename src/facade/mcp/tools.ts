@@ -35,6 +35,8 @@ export interface ToolSpec {
   annotations: ToolAnnotations;
   /** Offered as an MCP task (execution.taskSupport "optional"). */
   taskSupport?: boolean;
+  /** A non-empty `error` in the output means the work failed: the result is marked isError. */
+  failsOnError?: boolean;
   run(args: any, ctx: ToolContext): Promise<Record<string, unknown>>;
 }
 
@@ -123,11 +125,14 @@ interface Followed {
 }
 
 /** Reads a task's event stream to its end, noting what the result needs. */
-async function follow(stream: AsyncIterable<{ event?: TaskEvent }>, ctx: ToolContext, seen: Followed): Promise<void> {
+async function follow(stream: AsyncIterable<{ event?: TaskEvent }>, ctx: ToolContext, seen: Followed, onId: () => void): Promise<void> {
   for await (const { event } of stream) {
     if (!event) continue;
     seen.events++;
-    if (event.taskId && !seen.taskId) seen.taskId = event.taskId;
+    if (event.taskId && !seen.taskId) {
+      seen.taskId = event.taskId;
+      onId();
+    }
     if (event.state !== TaskState.UNSPECIFIED) seen.state = event.state;
     if (event.routing) seen.routing = routingView(event.routing);
     if (event.agentId) seen.agentId = event.agentId;
@@ -145,7 +150,9 @@ async function follow(stream: AsyncIterable<{ event?: TaskEvent }>, ctx: ToolCon
 /**
  * Runs `start` and follows its events. The Connect call always has its own
  * signal, aborted in `finally` (breaking out of a Connect stream does not
- * cancel it); when the caller's signal fires the mesh task is cancelled too.
+ * cancel it). When the caller's signal fires: an attached task is cancelled
+ * by the core as its stream closes; a detached one by CancelTask, which needs
+ * the task id, so a cancel that comes before the first event waits for it.
  */
 async function runFollowed(
   ctx: ToolContext,
@@ -153,21 +160,34 @@ async function runFollowed(
   start: (signal: AbortSignal, seen: Followed) => Promise<AsyncIterable<{ event?: TaskEvent }>>,
 ) {
   const ac = new AbortController();
-  const stop = () => ac.abort(ctx.signal.reason);
-  if (ctx.signal.aborted) stop();
-  ctx.signal.addEventListener("abort", stop, { once: true });
   const seen: Followed = { taskId: "", state: TaskState.PENDING, output: "", agentId: "", routing: null, result: null, error: "", events: 0 };
+  let cancelling = false;
+  const cancelRemote = () => {
+    if (cancelling) return;
+    cancelling = true;
+    void ctx.core.mesh
+      .cancelTask({ id: seen.taskId, reason: "cancelled by the MCP client" }, callOptions(ctx, AbortSignal.timeout(5000)))
+      .catch(() => undefined)
+      .finally(() => ac.abort(ctx.signal.reason));
+  };
+  const onCancel = () => {
+    if (seen.taskId) return cancelRemote();
+    if (!ctx.detached && kind === "task") return ac.abort(ctx.signal.reason);
+    // No id yet: give the first event a moment to name the task, then stop regardless.
+    setTimeout(() => ac.abort(ctx.signal.reason), 5000).unref();
+  };
+  if (ctx.signal.aborted) onCancel();
+  else ctx.signal.addEventListener("abort", onCancel, { once: true });
+  const onId = () => {
+    if (ctx.signal.aborted) cancelRemote();
+  };
   try {
-    await follow(await start(ac.signal, seen), ctx, seen);
-  } catch (err) {
-    if (ctx.signal.aborted && seen.taskId) {
-      await ctx.core.mesh
-        .cancelTask({ id: seen.taskId, reason: "cancelled by the MCP client" }, callOptions(ctx, AbortSignal.timeout(5000)))
-        .catch(() => undefined);
-    }
-    throw err;
+    const stream = await start(ac.signal, seen);
+    if (seen.taskId) onId(); // a workflow's id is known once it is submitted
+    await follow(stream, ctx, seen, onId);
+    if (ctx.signal.aborted) throw new ConnectError("the call was cancelled", Code.Canceled);
   } finally {
-    ctx.signal.removeEventListener("abort", stop);
+    ctx.signal.removeEventListener("abort", onCancel);
     ac.abort();
   }
   if (seen.taskId && !isTerminalState(seen.state)) {
@@ -299,6 +319,7 @@ const meshExecute: ToolSpec = {
   output: runOut,
   annotations: { title: "Run a task on the mesh", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   taskSupport: true,
+  failsOnError: true,
   async run(args: { task: string; capabilities?: string[]; agents?: string[]; workflow?: string; context?: JsonObject }, ctx) {
     if (args.workflow) {
       return runFollowed(ctx, "workflow", async (signal, seen) => {
@@ -352,6 +373,7 @@ const submitWorkflow: ToolSpec = {
   }),
   annotations: { title: "Submit a multi-agent workflow", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   taskSupport: true,
+  failsOnError: true,
   async run(args: { workflow_type: string; payload: JsonObject; agents?: string[] }, ctx) {
     const submit = (signal: AbortSignal) =>
       ctx.core.mesh.submitWorkflow({ workflowType: args.workflow_type, payload: args.payload, agents: args.agents ?? [] }, callOptions(ctx, signal));
