@@ -3,6 +3,9 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentHealth, AgentProtocol, type ExecuteTaskRequest, MeshService, type TaskEvent, TaskEventType, TaskState } from "../../../gen/meshai/v1/mesh_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { createHealthChecks } from "../../../src/core/mesh/health-checks.js";
+import { createAgentStatsRepository } from "../../../src/core/store/agent-stats.js";
+import { createAgentRepository } from "../../../src/core/store/agents.js";
 import { startTestCore, type TestCore } from "../../support/core.js";
 import { type A2aLog, type Peer, startA2aAgent, startLegacyA2aAgent, startMeshHttpAgent, startOpenAiServer } from "./peers.js";
 
@@ -309,5 +312,50 @@ describe("RegisterAgent imports an A2A agent card", () => {
 
   it("refuses a card URL that serves no valid card", async () => {
     await expect(mesh.registerAgent({ cardUrl: `${crew.url}/health` }, auth(admin))).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringContaining("card_url:") });
+  });
+});
+
+describe("a retried ExecuteTask with the same idempotency key gets the same task", () => {
+  it("replays the first task's events instead of running it again", async () => {
+    const first = await run({ task: "only once", agents: ["crew"], idempotencyKey: "key-1" });
+    const calls = crew.calls.length;
+    const again = await run({ task: "only once", agents: ["crew"], idempotencyKey: "key-1" });
+    expect(again.map((e) => e.taskId)).toEqual(first.map((e) => e.taskId));
+    expect(again.map((e) => Number(e.seq))).toEqual(first.map((e) => Number(e.seq)));
+    expect(crew.calls.length).toBe(calls);
+  });
+});
+
+describe("ListTasks filters by state and pages", () => {
+  it("lists only failed tasks when asked, newest first, with a next page token", async () => {
+    const failed = await mesh.listTasks({ state: TaskState.FAILED, pageSize: 2 }, auth(alice));
+    expect(failed.tasks.length).toBe(2);
+    expect(failed.tasks.every((x) => x.state === TaskState.FAILED)).toBe(true);
+    expect(failed.nextPageToken).not.toBe("");
+    const next = await mesh.listTasks({ state: TaskState.FAILED, pageSize: 2, pageToken: failed.nextPageToken }, auth(alice));
+    expect(next.tasks.map((x) => x.id)).not.toContain(failed.tasks[0]!.id);
+  });
+});
+
+describe("background health checks mark agents by probing their protocol", () => {
+  it("marks a reachable agent healthy and an unreachable one unhealthy on its own, and stops on shutdown", async () => {
+    await register("bg-ok", AgentProtocol.MESHAI_HTTP, crew.url, ["bg_work"]);
+    await register("bg-dead", AgentProtocol.OPENAI, "http://127.0.0.1:9/v1", ["bg_work"]);
+    const knex = t.core.platform.db.knex;
+    const checks = createHealthChecks({ agents: createAgentRepository(knex), agentStats: createAgentStatsRepository(knex), adapters: t.core.platform.mesh.adapters, clock: { now: () => Date.now() }, intervalSeconds: 1 });
+    checks.start();
+    try {
+      for (;;) {
+        const [ok, dead] = await Promise.all([mesh.getAgent({ id: "bg-ok" }, auth(alice)), mesh.getAgent({ id: "bg-dead" }, auth(alice))]);
+        if (ok.agent!.health !== AgentHealth.UNSPECIFIED && dead.agent!.health !== AgentHealth.UNSPECIFIED) {
+          expect(ok.agent!.health).toBe(AgentHealth.HEALTHY);
+          expect(dead.agent!.health).toBe(AgentHealth.UNHEALTHY);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await checks.stop();
+    }
   });
 });
