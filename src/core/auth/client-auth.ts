@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { type JSONWebKeySet, type JWTVerifyGetKey, createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
+import { type JSONWebKeySet, type JWTVerifyGetKey, createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from "jose";
 import type { Clock } from "../clock.js";
 import { hashSecret } from "../ids.js";
 import { type OutboundFetch, readLimited } from "../net/outbound.js";
@@ -33,6 +33,7 @@ const ASSERTION_ALGS = ["RS256", "ES256", "PS256", "EdDSA"];
 const MAX_ASSERTION_LIFETIME_S = 5 * 60;
 const CLOCK_SKEW_S = 30;
 const JWKS_CACHE_MS = 5 * 60_000;
+const JWKS_REFETCH_MS = 30_000;
 const JWKS_MAX_BYTES = 64 * 1024;
 
 export interface AuthenticatedClient {
@@ -58,11 +59,13 @@ function sameSecret(a: string, b: string): boolean {
 export function createClientAuthenticator(deps: ClientAuthDeps) {
   const jwksCache = new Map<string, { at: number; keys: JWTVerifyGetKey }>();
 
-  async function keysOf(client: ClientRecord): Promise<JWTVerifyGetKey> {
+  async function keysOf(client: ClientRecord, refetch = false): Promise<JWTVerifyGetKey> {
     if (client.jwks) return createLocalJWKSet(JSON.parse(client.jwks) as JSONWebKeySet);
     if (!client.jwksUri) throw invalidClient("client has no keys for private_key_jwt");
     const cached = jwksCache.get(client.jwksUri);
-    if (cached && deps.clock.now() - cached.at < JWKS_CACHE_MS) return cached.keys;
+    if (cached && !refetch && deps.clock.now() - cached.at < JWKS_CACHE_MS) return cached.keys;
+    // A client that rotated its keys gets its set fetched again, but at most every 30 s.
+    if (cached && refetch && deps.clock.now() - cached.at < JWKS_REFETCH_MS) return cached.keys;
     let set: JSONWebKeySet;
     try {
       const res = await deps.fetch(client.jwksUri, { headers: { accept: "application/json" } });
@@ -90,11 +93,9 @@ export function createClientAuthenticator(deps: ClientAuthDeps) {
     const client = await deps.registry.find(claimed).catch(() => undefined);
     if (!client) throw invalidClient("client authentication failed");
     if (client.tokenEndpointAuthMethod !== "private_key_jwt") throw invalidClient("client authentication failed: this client does not use private_key_jwt");
-    const keys = await keysOf(client);
     const now = deps.clock.now();
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(creds.clientAssertion, keys, {
+    const verify = async (keys: JWTVerifyGetKey) =>
+      jwtVerify(creds.clientAssertion, keys, {
         algorithms: ASSERTION_ALGS,
         issuer: client.clientId,
         subject: client.clientId,
@@ -102,9 +103,19 @@ export function createClientAuthenticator(deps: ClientAuthDeps) {
         currentDate: new Date(now),
         clockTolerance: CLOCK_SKEW_S,
         requiredClaims: ["exp", "jti", "aud", "iss", "sub"],
-      }));
-    } catch {
-      throw invalidClient("client_assertion: signature, issuer, subject, audience or expiry is not valid");
+      });
+    let payload;
+    try {
+      ({ payload } = await verify(await keysOf(client)));
+    } catch (e) {
+      if (!(e instanceof joseErrors.JWKSNoMatchingKey) || !client.jwksUri) {
+        throw invalidClient("client_assertion: signature, issuer, subject, audience or expiry is not valid");
+      }
+      try {
+        ({ payload } = await verify(await keysOf(client, true)));
+      } catch {
+        throw invalidClient("client_assertion: no key of the client's jwks_uri verifies it");
+      }
     }
     const exp = Number(payload.exp);
     if (exp * 1000 > now + (MAX_ASSERTION_LIFETIME_S + CLOCK_SKEW_S) * 1000) {

@@ -180,10 +180,24 @@ describe("a ChatGPT-style metadata document client: private_key_jwt with keys at
   let t: OAuthCore;
   let doc: Awaited<ReturnType<typeof documentServer>>;
   let keys: Awaited<ReturnType<typeof generateKeyPair>>;
+  let jwk: Record<string, unknown>;
+  const clientId = () => `${doc.base}/oauth/client.json`;
+  const assertion = (kid: string) => {
+    const now = Math.floor(t.clock.now() / 1000);
+    return new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid })
+      .setIssuer(clientId())
+      .setSubject(clientId())
+      .setAudience(t.issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 120)
+      .setJti(randomBytes(16).toString("hex"))
+      .sign(keys.privateKey);
+  };
   beforeAll(async () => {
     t = await startOAuthCore({ name: "sqlite" }, { MESHAI_ALLOW_PRIVATE_NETWORK: "true" });
     keys = await generateKeyPair("RS256");
-    const jwk = { ...(await exportJWK(keys.publicKey)), alg: "RS256", use: "sig", kid: "chatgpt-1" };
+    jwk = { ...(await exportJWK(keys.publicKey)), alg: "RS256", use: "sig", kid: "chatgpt-1" };
     doc = await documentServer((url) =>
       url.endsWith("/jwks.json")
         ? { keys: [jwk] }
@@ -221,6 +235,22 @@ describe("a ChatGPT-style metadata document client: private_key_jwt with keys at
     expect(tokens.refreshToken).toBeTruthy();
     const replay = await failure(t.auth.token({ grantType: "refresh_token", refreshToken: tokens.refreshToken, client: creds }));
     expect(oauthCodeOf(replay)).toBe("invalid_client");
+  });
+
+  it("picks up a rotated key from jwks_uri when an assertion names a kid it has not seen", async () => {
+    keys = await generateKeyPair("RS256");
+    jwk = { ...(await exportJWK(keys.publicKey)), alg: "RS256", use: "sig", kid: "chatgpt-2" };
+    t.clock.advance(31_000);
+    const a = await authorize(t, clientId(), { email: ADMIN_EMAIL });
+    const creds = {
+      clientId: clientId(),
+      clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      clientAssertion: await assertion("chatgpt-2"),
+      method: "private_key_jwt",
+      endpoint: `${t.issuer}/oauth/token`,
+    };
+    const tokens = await t.auth.token({ grantType: "authorization_code", code: a.code, codeVerifier: a.verifier, client: creds });
+    expect(tokens.accessToken).toBeTruthy();
   });
 });
 
