@@ -293,6 +293,27 @@ describe("path traversal and SSRF from request data are found", () => {
   });
 });
 
+describe("shell calls split over lines and programs chosen by the caller are found", () => {
+  it("judges exec( by its arguments on the next line, and spawn by the program it runs", () => {
+    const js = [
+      "const { exec, spawn } = require('child_process');", // 1
+      "router.post('/gzip', (req, res) => {", // 2
+      "  exec(", // 3
+      "    'gzip ' + req.query.file_path,", // 4
+      "    () => res.send('done'));", // 5
+      "  const cmd = req.params.cmd;", // 6
+      "  spawn(cmd, []);", // 7
+      "  spawn('git', ['status']);", // 8 safe
+      "});", // 9
+    ].join("\n");
+    const r = scanCode(fence("js", js), {});
+    expect(r.findings.map((f) => [f.line, f.rule, f.severity])).toEqual([
+      [3, "command-injection", "critical"],
+      [7, "command-injection", "critical"],
+    ]);
+  });
+});
+
 describe("a request without code is refused rather than reported clean", () => {
   it("fails with a message saying how to pass code", async () => {
     const agent = { id: "builtin.security-scanner", config: {} } as unknown as AgentRecord;

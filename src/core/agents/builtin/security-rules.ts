@@ -45,6 +45,17 @@ const UNTRUSTED =
 
 const untrusted = (line: string) => UNTRUSTED.test(line);
 
+/** Where outside data certainly enters a program: request objects, argv, stdin. Seeds the taint pass. */
+const INPUT_SOURCE =
+  /\b(req|request|ctx\.request)\.(body|query|params|args|form|json|data|files|values|headers|cookies|get_json|getParameter|GET|POST|FILES|COOKIES)\b|\$_(GET|POST|REQUEST|COOKIE|FILES|SERVER)\b|\bgetParameter\s*\(|\bgetHeader\s*\(|\bgetQueryString\s*\(|\b(Post)?FormValue\s*\(|\bURL\.Query\(\)|\bc\.(Query|Param|PostForm)\s*\(|\b(sys|process)\.argv\b|\bos\.Args\b|(?<![.\w])input\s*\(|\braw_input\s*\(|\bgets\b|\breadLine\s*\(|Scanner\s*\(\s*System\.in/;
+
+/** True when the text reads outside input directly or through a tainted variable (stricter than `reachesInput`). */
+function fromRequest(text: string, ctx: LineContext): boolean {
+  if (INPUT_SOURCE.test(text)) return true;
+  for (const w of text.match(/\$?[A-Za-z_]\w*/g) ?? []) if (ctx.tainted?.has(w.replace(/^\$/, ""))) return true;
+  return false;
+}
+
 /** True when the line reads outside input directly or through a tainted variable. */
 function reachesInput(line: string, ctx: LineContext): boolean {
   if (untrusted(line)) return true;
@@ -62,7 +73,7 @@ export function taintedVariables(lines: string[]): Set<string> {
     const m = ASSIGN_LINE.exec(line);
     if (!m) continue;
     const rhs = m[2]!;
-    const fromInput = UNTRUSTED.test(rhs) || /\binput\s*\(|\bgets\b|readLine\(|Scanner\(System\.in/.test(rhs);
+    const fromInput = INPUT_SOURCE.test(rhs);
     const fromTainted = (rhs.match(/\$?[A-Za-z_]\w*/g) ?? []).some((w) => tainted.has(w.replace(/^\$/, "")));
     if (fromInput || fromTainted) tainted.add(m[1]!);
   }
@@ -124,12 +135,14 @@ function secretCheck(line: string): RuleHit | false {
   if (conn && !PLACEHOLDER.test(conn[1]!) && !/^\$|^%|^\{/.test(conn[1]!)) {
     return { severity: "high", detail: "password inside a connection URL", snippet: redact(line, conn[1]!) };
   }
-  const cmp = /\b\w*(password|passwd|pwd|secret|token|api_?key)\w*\s*(?:===?|!==?|\.equals\()\s*(["'])([^"']{4,})\2/i.exec(line);
-  if (cmp && !PLACEHOLDER.test(cmp[3]!)) return { severity: "high", detail: "credential compared with a literal", snippet: redact(line, cmp[3]!) };
+  const cmp = /\b\w*(password|passwd|pwd|secret|token|api_?key)\s*(?:===?|!==?|\.equals\()\s*(["'])([^"']{4,})\2/i.exec(line);
+  if (cmp && !PLACEHOLDER.test(cmp[3]!) && !/typeof\s+\S+\s*$/.test(line.slice(0, cmp.index + cmp[0].indexOf(cmp[1]!))) && !/^(string|number|boolean|object|undefined|function|bigint|symbol)$/.test(cmp[3]!)) return { severity: "high", detail: "credential compared with a literal", snippet: redact(line, cmp[3]!) };
   for (const m of line.matchAll(ASSIGNMENT)) {
     const name = m[1]!.split(".").pop()!;
     const value = m[3]!;
     if (!SECRET_NAME.test(name) || PLACEHOLDER.test(value.trim()) || /\$\{|\{\{|%\(|#\{/.test(value)) continue;
+    // setPassword / resetToken / verifySecret: the name of an operation (a route, a scope), not a secret.
+    if (/^(set|get|reset|update|change|verify|check|validate|hash|is|has|on|handle|show|confirm|forgot|send|revoke|rotate|refresh)[A-Z_-]/.test(name)) continue;
     if (/^[A-Z_]+$/.test(value) || /^[a-z]+(_[a-z]+)*$/.test(value) && value.length < 12 && !PASSWORD_NAME.test(name)) continue;
     if (PASSWORD_NAME.test(name)) {
       if (value.length >= 6 && !/^[a-z_]+$/.test(value.toLowerCase()) || value.length >= 8) {
@@ -161,6 +174,10 @@ function sqlInjectionCheck(line: string, ctx: LineContext): RuleHit | false {
     /\b(Sprintf|String\.format|string\.Format)\s*\([^)]*%[sdv]|\b(Sprintf|String\.format)\s*\(\s*"[^"]*\{/.test(line) ||
     /\+=\s*["'`][^"'`]*\b(where|and|or|values|set)\b/i.test(line) && /\+\s*\w/.test(line);
   if (!interpolated) return false;
+  // `FROM cache_v${VERSION}`: only constants are spliced in, nothing a caller controls.
+  const holes = [...line.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1]!.trim());
+  const onlyTemplates = !/["'`]\s*\+|\+\s*["'`]|\bf["']|\.format\s*\(|["']\s*%\s*[\w(]|Sprintf|String\.format/.test(line);
+  if (onlyTemplates && holes.length > 0 && holes.every((h) => /^[A-Z][A-Z0-9_]*$/.test(h))) return false;
   return escalate(line, ctx, "high");
 }
 
@@ -215,11 +232,15 @@ export const SECURITY_RULES: SecurityRule[] = [
         case "javascript": {
           if (!/child_process|\bexecSync\b|\bexec\s*\(/.test(ctx.source) || !/child_process/.test(ctx.source)) return false;
           if (/\bshell\s*:\s*true/.test(line)) return escalate(line, ctx, "high");
+          // spawn/execFile run the program they are given: a program name from the request is a command of the caller's choosing.
+          const prog = /(?:^|[^.\w]|\b(?:child_process|cp|childProcess|proc)\.)(spawn|spawnSync|execFile|execFileSync)\s*\(\s*([^,)]+)/.exec(line);
+          if (prog && !/^\s*["'`]/.test(prog[2]!) && fromRequest(prog[2]!, ctx)) return escalate(line, ctx, "high");
           const m = /(?:^|[^.\w]|\b(?:child_process|cp|childProcess|proc)\.)(exec|execSync)\s*\(/.exec(line);
           if (!m) return false;
-          return LITERAL_ARG.test(argsAfter(line, m.index + m[0].length)) || /^\s*(["'])[^"'$]*\1\s*,/.test(argsAfter(line, m.index + m[0].length))
-            ? false
-            : escalate(line, ctx, "high");
+          // A call whose arguments start on the next line is judged by that line.
+          let args = argsAfter(line, m.index + m[0].length);
+          if (!args.trim()) args = ctx.lines[ctx.index + 1] ?? "";
+          return LITERAL_ARG.test(args) || /^\s*(["'])[^"'$]*\1\s*,/.test(args) ? false : escalate(`${line} ${args}`, ctx, "high");
         }
         case "java": {
           const m = /Runtime\.getRuntime\(\)\.exec\s*\(|new\s+ProcessBuilder\s*\(/.exec(line);
@@ -319,8 +340,10 @@ export const SECURITY_RULES: SecurityRule[] = [
     severity: "high",
     cwe: "CWE-338",
     check(line, ctx) {
-      const sensitive = /(token|secret|passw|salt|nonce|otp|api_?key|session|csrf|reset|verif|\bkey\b|\biv\b|code)/i;
-      if (!sensitive.test(line)) return false;
+      const sensitive = /(token|secret|passw|salt|nonce|otp|api_?key|apikey|session|csrf|reset|verif|key$|^key|iv$|code$|pin$)/i;
+      // The random value must land in a secret-sounding name: `token = ...`, `salt: ...`, `$sessionId = ...`.
+      const target = /^\s*(?:(?:const|let|var|final|String|string|int|long|byte\[\]|val|auto)\s+)?\$?([\w.]+?)(?:\[[^\]]*\])?\s*(?::=|[+?]?=(?!=)|:(?!:))/.exec(line)?.[1]?.split(".").pop();
+      if (!target || !sensitive.test(target)) return false;
       const patterns: Partial<Record<Language, RegExp>> = {
         javascript: /Math\.random\s*\(\)/,
         python: /(?<!secrets\.)(?<!SystemRandom\(\)\.)\brandom\.(random|randint|choice|choices|randrange|getrandbits|sample|uniform)\s*\(/,
@@ -429,7 +452,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       const args = line.slice(m.index + m[0].length);
       if (/\b(basename|secure_filename|path\.basename|filepath\.Base|realpath)\b/.test(args)) return false;
       if (ctx.language === "php" && /\$_(GET|POST|REQUEST|COOKIE)/.test(args)) return { severity: "critical" };
-      return reachesInput(args, ctx) ? { severity: "high" } : false;
+      return fromRequest(args, ctx) ? { severity: "high" } : false;
     },
     fix: {
       python: "Resolve the path under a fixed base and check it stays there (Path(base, name).resolve().is_relative_to(base)), or use werkzeug's secure_filename / send_from_directory.",
@@ -459,7 +482,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       const args = line.slice(m.index + m[0].length);
       // Only the URL argument itself: the first argument coming from the request.
       const first = args.split(/,(?![^(]*\))/)[0] ?? "";
-      return reachesInput(first, ctx) && /url|uri|host|target|link|endpoint|webhook|callback|dest|src|query|params|body|args|form|FormValue|\$_/i.test(first);
+      return fromRequest(first, ctx);
     },
     fix: {
       python: "Allow only known hosts: parse the URL, check scheme and host against an allow-list, resolve it and refuse private, loopback and link-local addresses before requesting.",
