@@ -224,6 +224,73 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       });
     });
 
+  const agent = program.command("agent").description("manage the agents the mesh routes tasks to");
+  agent
+    .command("add")
+    .description("register an agent, described in full or imported from an A2A agent card (--card-url)")
+    .option("--card-url <url>", "A2A agent card to import name, description and skills from")
+    .option("--id <id>", "agent id (default: generated)")
+    .option("--name <name>", "display name")
+    .option("--description <text>", "what the agent does")
+    .option("--framework <name>", "langchain, crewai, autogen, ...")
+    .option("--protocol <protocol>", "a2a, openai, langserve, langgraph or meshai_http")
+    .option("--endpoint <url>", "base URL of the agent")
+    .option("--capability <cap...>", "capabilities, e.g. text_generation code_generation")
+    .option("--tag <tag...>", "tags")
+    .option("--max-concurrent <n>", "tasks it may run at once", (v) => Number(v))
+    .option("--model <model>", "model name (openai protocol)")
+    .option("--token-stdin", "read a bearer token for calling the agent from standard input", false)
+    .action(async (opts: { cardUrl?: string; id?: string; name?: string; description?: string; framework?: string; protocol?: string; endpoint?: string; capability?: string[]; tag?: string[]; maxConcurrent?: number; model?: string; tokenStdin: boolean }) => {
+      const bearerToken = opts.tokenStdin ? await readPassword({ passwordStdin: true }) : "";
+      await withPlatform(config(), async (p) => {
+        const given = {
+          id: opts.id,
+          name: opts.name,
+          description: opts.description,
+          framework: opts.framework,
+          protocol: opts.protocol,
+          endpoint: opts.endpoint,
+          capabilities: opts.capability,
+          tags: opts.tag,
+          maxConcurrentTasks: opts.maxConcurrent,
+          config: opts.model ? { model: opts.model } : undefined,
+        };
+        const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+        const base = opts.cardUrl ? { protocol: "a2a", ...(await p.mesh.importCard(opts.cardUrl)) } : {};
+        const a = await p.registry.register({ ...base, ...defined, credentials: bearerToken ? { bearerToken } : null });
+        console.log(`registered agent ${a.id} (${a.protocol}: ${a.capabilities.join(", ")})`);
+      });
+    });
+  agent
+    .command("list")
+    .description("list agents with their health and statistics")
+    .action(async () => {
+      await withPlatform(config(), async (p) => {
+        for (const a of await p.registry.list({ includeDisabled: true })) {
+          const total = a.successCount + a.failureCount;
+          console.log(`${a.id}\t${a.protocol}\t${a.health}\t${a.capabilities.join(",")}\t${total ? `${Math.round((a.successCount / total) * 100)}% of ${total}` : "no tasks"}\t${a.enabled ? "" : "disabled"}`);
+        }
+      });
+    });
+  agent
+    .command("remove <id>")
+    .description("remove an agent from the registry")
+    .action(async (id: string) => {
+      await withPlatform(config(), async (p) => {
+        await p.registry.remove(id);
+        console.log(`removed agent ${id}`);
+      });
+    });
+  agent
+    .command("check <id>")
+    .description("probe an agent now and store its health")
+    .action(async (id: string) => {
+      await withPlatform(config(), async (p) => {
+        const v = await p.mesh.healthChecks.check(await p.registry.get(id));
+        console.log(`${id}: ${v.health} (${v.detail})`);
+      });
+    });
+
   const keys = program.command("keys").description("manage the token signing keys");
   keys
     .command("rotate")
