@@ -373,7 +373,7 @@ export const SECURITY_RULES: SecurityRule[] = [
     severity: "high",
     cwe: "CWE-295",
     check: callAt(
-      /\bverify\s*=\s*False\b|ssl\._create_unverified_context|check_hostname\s*=\s*False|ssl\.CERT_NONE|rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED["'\]]*\s*=\s*["']?0|InsecureSkipVerify\s*:\s*true|ALLOW_ALL_HOSTNAME_VERIFIER|NoopHostnameVerifier|setHostnameVerifier\s*\(.*->\s*true|TrustAllStrategy|CURLOPT_SSL_VERIFYPEER\s*,\s*(false|0)\b|CURLOPT_SSL_VERIFYHOST\s*,\s*(false|0)\b|["']verify_peer["']\s*=>\s*false|OpenSSL::SSL::VERIFY_NONE/i,
+      /\bverify\s*=\s*False\b|ssl\._create_unverified_context|check_hostname\s*=\s*False|(verify_mode|cert_reqs)\s*=(?!=)\s*(ssl\.)?CERT_NONE|rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED["'\]]*\s*=\s*["']?0|InsecureSkipVerify\s*:\s*true|ALLOW_ALL_HOSTNAME_VERIFIER|NoopHostnameVerifier|setHostnameVerifier\s*\(.*->\s*true|TrustAllStrategy|CURLOPT_SSL_VERIFYPEER\s*,\s*(false|0)\b|CURLOPT_SSL_VERIFYHOST\s*,\s*(false|0)\b|["']verify_peer["']\s*=>\s*false|OpenSSL::SSL::VERIFY_NONE/i,
     ),
     fix: {
       python: "Keep verification on (the default); if the server uses a private CA pass verify='/path/to/ca.pem' (requests) or load it with ssl.create_default_context(cafile=...).",
