@@ -172,6 +172,9 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     };
     try {
       const out = await spec.run(parsed.data, ctx);
+      // SDK clients handle notifications a microtask late but responses at once: a result
+      // read in the same chunk as the last progress would orphan them. Let them go first.
+      if (progress > 0) await new Promise((r) => setTimeout(r, 5));
       const result = ok(out);
       if (spec.failsOnError && typeof out.error === "string" && out.error !== "") {
         result.isError = true;
