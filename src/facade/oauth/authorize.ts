@@ -1,11 +1,11 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Router } from "@koa/router";
-import type { Context } from "koa";
+import type { Context, Middleware } from "koa";
 import type { StartAuthorizationResponse } from "../../../gen/meshai/v1/auth_pb.js";
 import type { RouteDeps } from "../app.js";
 import type { Cookies } from "./cookies.js";
 import { formOf, many, type Params, queryOf, single } from "./params.js";
-import { browserEndpoint, seeOther } from "./responses.js";
+import { seeOther } from "./responses.js";
 
 /**
  * Sends the browser where the core says the interaction goes next: the login
@@ -36,7 +36,7 @@ export function followNext(ctx: Context, cookies: Cookies, next: StartAuthorizat
  * core as received, with the session cookie. An invalid client or redirect
  * URI comes back as an error and is rendered as a page: never a redirect.
  */
-export function authorizeRoutes(router: Router, { core }: RouteDeps, cookies: Cookies): void {
+export function authorizeRoutes(router: Router, { core }: RouteDeps, cookies: Cookies, browser: Middleware): void {
   const authorize = async (ctx: Context, params: Params) => {
     const res = await core.auth.startAuthorization({
       clientId: single(params, "client_id"),
@@ -53,6 +53,6 @@ export function authorizeRoutes(router: Router, { core }: RouteDeps, cookies: Co
     });
     followNext(ctx, cookies, res.next);
   };
-  router.get("/oauth/authorize", browserEndpoint(), (ctx) => authorize(ctx, queryOf(ctx)));
-  router.post("/oauth/authorize", browserEndpoint(), (ctx) => authorize(ctx, formOf(ctx)));
+  router.get("/oauth/authorize", browser, (ctx) => authorize(ctx, queryOf(ctx)));
+  router.post("/oauth/authorize", browser, (ctx) => authorize(ctx, formOf(ctx)));
 }

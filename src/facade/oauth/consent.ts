@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Router } from "@koa/router";
+import type { Middleware } from "koa";
 import { ClientRegistration, type Client } from "../../../gen/meshai/v1/auth_pb.js";
 import type { RouteDeps } from "../app.js";
 import { HttpError } from "../errors.js";
@@ -7,7 +8,7 @@ import { consentPage } from "../pages/consent-page.js";
 import type { Cookies } from "./cookies.js";
 import { checkCsrf, interactionIdOf, pageCsrf } from "./interaction-page.js";
 import { formOf, single } from "./params.js";
-import { browserEndpoint, seeOther, sendPage } from "./responses.js";
+import { seeOther, sendPage } from "./responses.js";
 
 const SIGNED_OUT = "Your MeshAI sign-in has ended. Start again from your app.";
 
@@ -30,8 +31,8 @@ function clientOrigin(client: Client | undefined): string {
  * scopes in plain words, the signed-in account); POST records the decision
  * through the core and 303s back to the client with a code or access_denied.
  */
-export function consentRoutes(router: Router, { core }: RouteDeps, cookies: Cookies): void {
-  router.get("/oauth/consent", browserEndpoint(), async (ctx) => {
+export function consentRoutes(router: Router, { core }: RouteDeps, cookies: Cookies, browser: Middleware): void {
+  router.get("/oauth/consent", browser, async (ctx) => {
     const { id, csrf } = pageCsrf(ctx, cookies);
     const sessionToken = cookies.session(ctx);
     if (!sessionToken) throw new ConnectError(SIGNED_OUT, Code.PermissionDenied);
@@ -53,7 +54,7 @@ export function consentRoutes(router: Router, { core }: RouteDeps, cookies: Cook
     );
   });
 
-  router.post("/oauth/consent", browserEndpoint(), async (ctx) => {
+  router.post("/oauth/consent", browser, async (ctx) => {
     const form = formOf(ctx);
     const id = interactionIdOf(form);
     const csrf = checkCsrf(ctx, cookies, form);

@@ -1,7 +1,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Router } from "@koa/router";
-import type { Context } from "koa";
+import type { Context, Middleware } from "koa";
 import type { RouteDeps } from "../app.js";
 import { classifyError, retryAfterOf } from "../errors.js";
 import { loginPage } from "../pages/login-page.js";
@@ -9,7 +9,7 @@ import { followNext } from "./authorize.js";
 import type { Cookies } from "./cookies.js";
 import { checkCsrf, interactionIdOf, pageCsrf } from "./interaction-page.js";
 import { formOf, single } from "./params.js";
-import { browserEndpoint, sendPage } from "./responses.js";
+import { sendPage } from "./responses.js";
 
 /** Failures the user can fix on the same form; anything else is an error page. */
 const RETRYABLE = new Set([Code.Unauthenticated, Code.ResourceExhausted, Code.InvalidArgument]);
@@ -24,7 +24,7 @@ const MAX_PASSWORD = 1024;
  * core's message and its status (400 for wrong credentials, 429 with
  * Retry-After when throttled), so nothing about the account leaks.
  */
-export function loginRoutes(router: Router, { core }: RouteDeps, cookies: Cookies): void {
+export function loginRoutes(router: Router, { core }: RouteDeps, cookies: Cookies, browser: Middleware): void {
   const render = async (ctx: Context, id: string, csrf: string, extra: { email?: string; error?: string } = {}, status = 200) => {
     const { interaction } = await core.auth.getInteraction({ id, sessionToken: cookies.session(ctx) ?? "" });
     if (!interaction) throw new ConnectError("interaction: not found; start again from your app", Code.NotFound);
@@ -41,12 +41,12 @@ export function loginRoutes(router: Router, { core }: RouteDeps, cookies: Cookie
     );
   };
 
-  router.get("/oauth/login", browserEndpoint(), async (ctx) => {
+  router.get("/oauth/login", browser, async (ctx) => {
     const { id, csrf } = pageCsrf(ctx, cookies);
     await render(ctx, id, csrf);
   });
 
-  router.post("/oauth/login", browserEndpoint(), async (ctx) => {
+  router.post("/oauth/login", browser, async (ctx) => {
     const form = formOf(ctx);
     const id = interactionIdOf(form);
     const csrf = checkCsrf(ctx, cookies, form);

@@ -1,4 +1,5 @@
 import type { Context, Middleware } from "koa";
+import type { ServerErrorLog } from "../error-handler.js";
 import { classifyError, retryAfterOf, toHttpError } from "../errors.js";
 import { errorPage } from "../pages/error-page.js";
 
@@ -69,13 +70,18 @@ export function renderErrorPage(ctx: Context, err: unknown): void {
   });
 }
 
-/** For the browser endpoints (authorize, login, consent, logout): failures become an error page. */
-export function browserEndpoint(): Middleware {
+/**
+ * For the browser endpoints (authorize, login, consent, logout): failures
+ * become an error page; server-side ones are also logged, since the page
+ * replaces the app's error handler (which would have logged them).
+ */
+export function browserEndpoint(log: ServerErrorLog): Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (err) {
       renderErrorPage(ctx, err);
+      if (ctx.status >= 500) log(err, ctx);
     }
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Router } from "@koa/router";
 import type { RouteDeps } from "../app.js";
+import { defaultServerErrorLog } from "../error-handler.js";
 import { STYLESHEET, STYLESHEET_PATH } from "../pages/stylesheet.js";
 import { authorizeRoutes } from "./authorize.js";
 import { consentRoutes } from "./consent.js";
@@ -9,6 +10,7 @@ import { introspectRoutes } from "./introspect.js";
 import { loginRoutes } from "./login.js";
 import { logoutRoutes } from "./logout.js";
 import { registerRoutes } from "./register.js";
+import { browserEndpoint } from "./responses.js";
 import { revokeRoutes } from "./revoke.js";
 import { tokenRoutes } from "./token.js";
 import { userinfoRoutes } from "./userinfo.js";
@@ -23,10 +25,11 @@ const STYLESHEET_ETAG = `"${createHash("sha256").update(STYLESHEET).digest("base
  */
 export function oauthRoutes(router: Router, deps: RouteDeps): void {
   const cookies = createCookies(deps.config);
-  authorizeRoutes(router, deps, cookies);
-  loginRoutes(router, deps, cookies);
-  consentRoutes(router, deps, cookies);
-  logoutRoutes(router, deps, cookies);
+  const browser = browserEndpoint(defaultServerErrorLog(deps.config));
+  authorizeRoutes(router, deps, cookies, browser);
+  loginRoutes(router, deps, cookies, browser);
+  consentRoutes(router, deps, cookies, browser);
+  logoutRoutes(router, deps, cookies, browser);
   tokenRoutes(router, deps);
   registerRoutes(router, deps);
   revokeRoutes(router, deps);

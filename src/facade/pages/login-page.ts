@@ -23,9 +23,9 @@ ${m.error ? html`<p class="alert" role="alert">${m.error}</p>` : null}
 <input type="hidden" name="interaction" value="${m.interactionId}">
 <input type="hidden" name="csrf_token" value="${m.csrfToken}">
 <label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${m.email ?? ""}">
+<input id="email" name="email" type="email" autocomplete="username" required${m.email ? null : html` autofocus`} value="${m.email ?? ""}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required${m.email ? html` autofocus` : null}>
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>`,
     footer: html`Use the same account as the MeshAI console and command line.`,

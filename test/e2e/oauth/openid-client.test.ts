@@ -183,3 +183,43 @@ describe("the error page", () => {
     await screenshot(page, "error-page");
   });
 });
+
+describe("the pages work without JavaScript", () => {
+  it("signs in (after a failed attempt that keeps the email), allows, and signs out with scripts turned off", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const noJs = await context.newPage();
+    try {
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: site.redirectUri,
+        scope: "openid mcp:read",
+        state: "no-js",
+        prompt: "login consent",
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: "S256",
+      });
+      await noJs.goto(url.href);
+      expect(new URL(noJs.url()).pathname).toBe("/oauth/login");
+      await noJs.getByLabel("Email").fill(ADMIN.email);
+      await noJs.getByLabel("Password").fill("not-the-password");
+      await noJs.getByRole("button", { name: "Sign in" }).click();
+      await noJs.waitForLoadState();
+      expect(await noJs.getByRole("alert").textContent()).toBe("Invalid email or password.");
+      expect(await noJs.getByLabel("Email").inputValue()).toBe(ADMIN.email);
+      await screenshot(noJs, "login-failed");
+
+      await noJs.getByLabel("Password").fill(ADMIN.password);
+      await Promise.all([noJs.waitForURL(/\/oauth\/consent/), noJs.getByRole("button", { name: "Sign in" }).click()]);
+      await Promise.all([noJs.waitForURL(/\/callback/), noJs.getByRole("button", { name: "Allow" }).click()]);
+      const back = new URL(noJs.url());
+      expect(back.searchParams.get("state")).toBe("no-js");
+      expect(back.searchParams.get("code")).toBeTruthy();
+
+      await noJs.goto(`${stack.issuer}/oauth/logout`);
+      expect(await noJs.getByRole("heading", { level: 1 }).textContent()).toBe("You are signed out");
+      await screenshot(noJs, "signed-out");
+      expect((await context.cookies()).some((c) => c.name === "meshai_session")).toBe(false);
+    } finally {
+      await context.close();
+    }
+  });
+});
