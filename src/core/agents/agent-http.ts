@@ -53,7 +53,10 @@ export async function httpFailure(agent: AgentRecord, res: Response, what: strin
     /* not JSON */
   }
   const hint = res.status === 401 || res.status === 403 ? " (check the agent's credentials)" : "";
-  return new Error(`${what} answered HTTP ${res.status}${hint}${detail ? `: ${detail.slice(0, 300)}` : ""} [agent ${agent.id}]`);
+  const err = new Error(`${what} answered HTTP ${res.status}${hint}${detail ? `: ${detail.slice(0, 300)}` : ""} [agent ${agent.id}]`);
+  // A client error other than a timeout or rate limit will be refused again: no point retrying this agent.
+  Object.assign(err, { permanent: res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 });
+  return err;
 }
 
 /** Reads a JSON answer, refusing one that is not JSON with a message naming the agent. */

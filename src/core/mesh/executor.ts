@@ -333,6 +333,10 @@ export function createExecutor(deps: ExecutorDeps) {
             failures.push(`${agent.id}: circuit open after repeated failures`);
             break;
           }
+          if ((load.get(agent.id) ?? 0) >= agent.maxConcurrentTasks) {
+            failures.push(`${agent.id}: at its concurrency limit (${agent.maxConcurrentTasks} tasks)`);
+            break;
+          }
           load.set(agent.id, (load.get(agent.id) ?? 0) + 1);
           const started = clock.now();
           try {
@@ -350,7 +354,8 @@ export function createExecutor(deps: ExecutorDeps) {
             if (e instanceof CallAbortedError || signal.aborted) throw e;
             if (!(e instanceof BrokenCircuitError)) await recordOutcome(agent.id, false, clock.now() - started);
             failures.push(`${agent.id}: ${describe(e)}`);
-            if (progress.outputSeen || e instanceof BrokenCircuitError) break;
+            // Output already sent cannot be taken back; a refusal (HTTP 4xx) will not change on retry.
+            if (progress.outputSeen || e instanceof BrokenCircuitError || (e as { permanent?: boolean }).permanent) break;
           }
         }
       }

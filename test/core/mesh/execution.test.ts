@@ -166,6 +166,15 @@ describe("bad agents end the task with a clear failed event", () => {
     openai.behaviour = "ok";
   });
 
+  it("does not retry an agent that refuses the call (HTTP 401), and says to check its credentials", async () => {
+    await register("llm-401", AgentProtocol.OPENAI, `${openai.url}/v1`, ["denied_work"]);
+    openai.behaviour = "unauthorized";
+    const events = await run({ task: "x", agents: ["llm-401"] });
+    expect(types(events)).toEqual(["ACCEPTED", "ROUTED", "FAILED"]);
+    expect(last(events).message).toContain("HTTP 401 (check the agent's credentials): Incorrect API key provided");
+    openai.behaviour = "ok";
+  });
+
   it("fails a task needing a capability nobody has, saying which and how to register an agent", async () => {
     const events = await run({ task: "draw a cat", capabilities: ["image_generation"] });
     expect(types(events)).toEqual(["ACCEPTED", "FAILED"]);

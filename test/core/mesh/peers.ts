@@ -195,7 +195,7 @@ export async function startLegacyA2aAgent(): Promise<Peer & { methods: string[] 
   return { ...peer, methods };
 }
 
-export type OpenAiBehaviour = "ok" | "garbage" | "drop" | "hang" | "error";
+export type OpenAiBehaviour = "ok" | "garbage" | "drop" | "hang" | "error" | "unauthorized";
 
 /** An OpenAI-compatible server speaking the real chat.completion.chunk SSE format. */
 export async function startOpenAiServer(): Promise<Peer & { behaviour: OpenAiBehaviour; requests: { auth?: string; body: Record<string, unknown> }[] }> {
@@ -215,6 +215,10 @@ export async function startOpenAiServer(): Promise<Peer & { behaviour: OpenAiBeh
       const body = JSON.parse(raw) as { model: string; messages: { content: string }[] };
       state.requests.push({ auth: req.headers.authorization, body });
       const b = state.behaviour;
+      if (b === "unauthorized") {
+        res.writeHead(401, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } }));
+      }
       if (b === "error") {
         res.writeHead(429, { "content-type": "application/json" });
         return res.end(JSON.stringify({ error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } }));
