@@ -104,7 +104,8 @@ function isManager(ctx: HandlerContext): boolean {
 export function createOAuthRpcs(oauth: OAuth, users: UserRepository): Partial<ServiceImpl<typeof AuthService>> {
   async function grantMessage(g: GrantRecord): Promise<Grant> {
     const user = await users.byId(g.userId);
-    const client = await oauth.registry.find(g.clientId).catch(() => undefined);
+    // The stored copy: listing grants never fetches metadata documents.
+    const client = await oauth.registry.get(g.clientId).catch(() => undefined);
     return create(GrantSchema, {
       id: g.id,
       userId: g.userId,
