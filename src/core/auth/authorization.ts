@@ -241,14 +241,16 @@ export function createAuthorization(deps: AuthorizationDeps) {
       }
       if (req.nonce.length > 512) return errorRedirect(base, "invalid_request", "nonce: must be at most 512 characters");
 
-      const scopes = parseScope(req.scope || DEFAULT_SCOPE);
+      let scopes = parseScope(req.scope || DEFAULT_SCOPE);
       for (const s of scopes) {
         if (!isScope(s)) return errorRedirect(base, "invalid_scope", `scope: ${s.slice(0, 100)} is not a scope of this platform`);
       }
       if (client.scope) {
+        // A client registered for fewer scopes is offered only those (RFC 6749 3.3: the
+        // token response's scope says what was granted); none of them -> invalid_scope.
         const allowed = new Set(client.scope.split(" "));
-        const extra = scopes.find((s) => !allowed.has(s));
-        if (extra) return errorRedirect(base, "invalid_scope", `scope: ${extra} is not registered for this client`);
+        scopes = scopes.filter((s) => allowed.has(s));
+        if (scopes.length === 0) return errorRedirect(base, "invalid_scope", "scope: none of the requested scopes is registered for this client");
       }
 
       const resources: string[] = [];

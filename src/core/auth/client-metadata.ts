@@ -103,11 +103,11 @@ export function validateClientMetadata(raw: Record<string, unknown>, rules: Meta
     if (r !== "code") throw invalidClientMetadata(`response_types: ${r} is not supported (only code)`);
   }
 
+  // Scopes this platform does not know are dropped, not refused (RFC 7591 2: the server may
+  // replace requested metadata): clients register with their own words ("read write", ...).
+  // The registration response tells the client what it got; nothing left means every scope.
   const scopeRaw = optionalString(raw.scope, "scope", 1000) ?? "";
-  const scopes = parseScope(scopeRaw);
-  for (const s of scopes) {
-    if (!isScope(s)) throw invalidClientMetadata(`scope: ${s} is not a scope of this platform`);
-  }
+  const scopes = parseScope(scopeRaw).filter(isScope);
 
   const jwksUri = webUrl(raw.jwks_uri, "jwks_uri");
   if (jwksUri && !jwksUri.startsWith("https:") && !(rules.loopbackHttpJwksUri && isLoopbackHost(new URL(jwksUri).hostname))) {

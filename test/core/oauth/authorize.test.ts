@@ -87,6 +87,14 @@ for (const target of databaseTargets()) {
       expect(await errorRedirect({ scope: "mcp:read admin:everything" })).toBe("invalid_scope");
     });
 
+    it("offers a client registered for fewer scopes only those; none of them is invalid_scope", async () => {
+      const narrow = await publicClient(t, { scope: "mcp:read openid" }, "127.0.0.14");
+      const res = await t.auth.startAuthorization({ clientId: narrow, redirectUri: REDIRECT, responseType: "code", scope: "mcp:read mcp:execute", codeChallenge: challenge, codeChallengeMethod: "S256" });
+      expect((res.next.value as { scopes: { scope: string }[] }).scopes.map((s) => s.scope)).toEqual(["mcp:read"]);
+      const none = await t.auth.startAuthorization({ clientId: narrow, redirectUri: REDIRECT, responseType: "code", scope: "mcp:execute", codeChallenge: challenge, codeChallengeMethod: "S256" });
+      expect(new URL(none.next.value as string).searchParams.get("error")).toBe("invalid_scope");
+    });
+
     it("redirects with invalid_target for a resource that is not the platform's", async () => {
       expect(await errorRedirect({ resources: ["https://other.example.com/api"] })).toBe("invalid_target");
     });

@@ -61,6 +61,12 @@ for (const target of databaseTargets()) {
       expect(row.secret_hash).not.toContain(res.clientSecret);
     });
 
+    it("keeps only the scopes this platform knows from the registered scope", async () => {
+      const res = await register({ redirect_uris: [REDIRECT], token_endpoint_auth_method: "none", scope: "claudeai mcp:read openid write" });
+      expect(res.client!.scope).toBe("mcp:read openid");
+      expect(res.registration!.scope).toBe("mcp:read openid");
+    });
+
     it("accepts loopback http and private-use schemes for native apps", async () => {
       await register({ redirect_uris: ["http://localhost:3000/cb", "http://[::1]/cb", "cursor://anysphere.cursor-mcp/oauth/callback"], token_endpoint_auth_method: "none" });
     });
