@@ -46,7 +46,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 footer { margin-top: 16px; font-size: .85rem; color: var(--muted); text-align: center; max-width: 420px; }
 footer a, main a { color: var(--accent); }
 /* Docs pages (/docs/<slug>): a wider card for reading, scrollable code and tables. */
-main:has(article.doc), main:has(> ul) { max-width: 860px; }
+main:has(article.doc), main:has(> ul:not(.scopes)) { max-width: 860px; }
 article.doc pre { overflow-x: auto; padding: 10px 12px; border: 1px solid var(--line); border-radius: 8px; font-size: .85rem; }
 article.doc table { border-collapse: collapse; display: block; overflow-x: auto; font-size: .9rem; }
 article.doc th, article.doc td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }

@@ -100,6 +100,12 @@ describe("an unregistered or altered redirect URI gets an error page, never a re
     await expectErrorPageWithoutRedirect(await fetch(`${stack.issuer}${authorizePath({ client_id: "no-such-client" })}`, { redirect: "manual" }));
   });
 
+  it("refuses a metadata-document client_id that points at a private address (SSRF guard), with a page", async () => {
+    for (const target of ["https://127.0.0.1/client.json", "https://10.0.0.1/client.json", "https://[::1]/client.json", "https://169.254.169.254/latest/meta-data/client.json"]) {
+      await expectErrorPageWithoutRedirect(await fetch(`${stack.issuer}${authorizePath({ client_id: target })}`, { redirect: "manual" }));
+    }
+  });
+
   it("refuses a repeated redirect_uri parameter instead of picking one", async () => {
     const path = `${authorizePath()}&redirect_uri=${encodeURIComponent("https://attacker.example/cb")}`;
     await expectErrorPageWithoutRedirect(await fetch(`${stack.issuer}${path}`, { redirect: "manual" }));
