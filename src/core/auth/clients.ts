@@ -73,7 +73,24 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
     return { client, clientSecret: secret };
   }
 
+  // Documents that just failed are not fetched again for a minute: one bad client_id in a
+  // loop of authorization requests must not turn the core into a request amplifier.
+  const failures = new Map<string, { until: number; error: unknown }>();
+  const FAILURE_TTL_MS = 60_000;
+
   async function resolveDocument(clientId: string, cached: ClientRecord | undefined): Promise<ClientRecord> {
+    const failed = failures.get(clientId);
+    if (failed && failed.until > clock.now()) throw failed.error;
+    try {
+      return await fetchAndStore(clientId, cached);
+    } catch (e) {
+      if (failures.size > 10_000) failures.clear();
+      failures.set(clientId, { until: clock.now() + FAILURE_TTL_MS, error: e });
+      throw e;
+    }
+  }
+
+  async function fetchAndStore(clientId: string, cached: ClientRecord | undefined): Promise<ClientRecord> {
     const { document, lifetimeMs } = await fetchClientDocument(deps.fetch, clientId, deps.allowPrivateNetwork);
     let v;
     try {
@@ -108,6 +125,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
       refreshAt: now + lifetimeMs,
     };
     await clients.upsertDocument(client);
+    failures.delete(clientId);
     return client;
   }
 

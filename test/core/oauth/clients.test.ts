@@ -171,7 +171,8 @@ describe("Client ID Metadata Documents with private networks allowed (tests' loo
     expect(doc.hits()).toBe(1);
   });
 
-  it("refuses a document whose client_id differs from its URL", async () => {
+  it("refuses a document whose client_id differs from its URL, and does not fetch it again at once", async () => {
+    const before = doc.hits();
     const e = await failure(t.auth.resolveClient({ clientId: `${doc.base}/wrong.json` }));
     expect(e.code).toBe(Code.InvalidArgument);
     expect(oauthCodeOf(e)).toBe("invalid_client");
@@ -179,6 +180,7 @@ describe("Client ID Metadata Documents with private networks allowed (tests' loo
       t.auth.startAuthorization({ clientId: `${doc.base}/wrong.json`, redirectUri: REDIRECT, responseType: "code", codeChallenge: pkce().challenge, codeChallengeMethod: "S256" }),
     );
     expect(start.code).toBe(Code.InvalidArgument);
+    expect(doc.hits() - before).toBe(1);
   });
 });
 
