@@ -66,6 +66,14 @@ function units(text: string): string[] {
 /** Builds an extractive answer with numbered citations. */
 export function composeAnswer(question: string, passages: DocPassage[]): DocsAnswer {
   const q = new Set(terms(question).map(stem));
+  // A section that shares only a stray word with the question is not an answer to it.
+  const covering = (p: DocPassage) => {
+    const words = new Set(terms(`${p.title} ${p.text}`).map(stem));
+    let hits = 0;
+    for (const t of q) if (words.has(t)) hits++;
+    return q.size <= 1 ? hits >= 1 : hits / q.size >= 0.5;
+  };
+  passages = passages.filter(covering);
   if (passages.length === 0 || q.size === 0) {
     return {
       text: `I found nothing in MeshAI's docs about "${question.trim().slice(0, 200)}". Try other words, or search the docs with the search tool.`,
