@@ -187,3 +187,35 @@ for (const target of databaseTargets()) {
     });
   });
 }
+
+describe.runIf(databaseTargets().some((d) => d.name === "postgres"))("single use holds across two replicas on one PostgreSQL database", () => {
+  let a: OAuthCore;
+  let b: OAuthCore;
+  let clientId: string;
+  beforeAll(async () => {
+    a = await startOAuthCore(databaseTargets().find((d) => d.name === "postgres"));
+    b = await startOAuthCore({ name: "sqlite" }, { MESHAI_DATABASE_URL: a.databaseUrl! });
+    await a.core.platform.accounts.create({ email: EMAIL, password: PASSWORD });
+    clientId = await publicClient(a);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it("a code redeemed at both replicas at once is accepted exactly once", async () => {
+    for (let round = 0; round < 3; round++) {
+      const code = await authorize(a, clientId, { email: EMAIL });
+      const results = await Promise.allSettled([exchange(a, clientId, code), exchange(b, clientId, code), exchange(b, clientId, code)]);
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    }
+  });
+
+  it("a refresh token rotated at one replica and reused outside the grace window at the other revokes the grant", async () => {
+    const first = await exchange(a, clientId, await authorize(a, clientId, { email: EMAIL }));
+    const second = await refresh(a, clientId, first.refreshToken);
+    b.clock.advance(61_000);
+    expect(await failure(refresh(b, clientId, first.refreshToken))).toMatchObject({ oauth: "invalid_grant" });
+    await expect(a.auth.verifyAccessToken({ token: second.accessToken })).rejects.toMatchObject({ code: Code.Unauthenticated });
+  });
+});
