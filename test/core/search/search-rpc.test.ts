@@ -188,6 +188,28 @@ for (const target of databaseTargets()) {
       });
     });
 
+    if (target.name === "postgres") {
+      describe("replicas sharing one database see each other's changes", () => {
+        it("finds on one core an agent registered and then removed through another", async () => {
+          const other = await startTestCore({ MESHAI_DATABASE_URL: t.config.databaseUrl });
+          try {
+            const mesh2 = createClient(MeshService, createGrpcTransport({ baseUrl: other.core.url }));
+            const admin2 = { authorization: `Bearer ${await other.token("mcp:read mcp:manage")}` };
+            expect((await mesh2.search({ query: "quokka" }, as(admin2))).results).toEqual([]);
+            await mesh.registerAgent(
+              { agent: { id: "quokka", name: "Quokka", description: "Cheerful marsupial facts", capabilities: ["text_generation"], protocol: AgentProtocol.OPENAI, endpoint: "http://127.0.0.1:9/v1" } },
+              as(admin),
+            );
+            expect((await mesh2.search({ query: "quokka" }, as(admin2))).results.map((r) => r.id)).toEqual(["agent:quokka"]);
+            await mesh.deleteAgent({ id: "quokka" }, as(admin));
+            expect((await mesh2.search({ query: "quokka" }, as(admin2))).results).toEqual([]);
+          } finally {
+            await other.close();
+          }
+        });
+      });
+    }
+
     describe("Fetch returns each type in full", () => {
       it("fetches an agent without its credentials", async () => {
         const res = await mesh.fetch({ id: "agent:builtin.data-analyst" }, as(ana));
