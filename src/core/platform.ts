@@ -13,6 +13,7 @@ import { createSearchIndex } from "./mesh/search.js";
 import { createAccessTokenRepository } from "./store/access-tokens.js";
 import { createAgentRepository } from "./store/agents.js";
 import { type Database, openDatabase } from "./store/db.js";
+import { createSessionRepository } from "./store/sessions.js";
 import { createSigningKeyRepository } from "./store/signing-keys.js";
 import { createUserRepository } from "./store/users.js";
 
@@ -38,7 +39,8 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
     users,
     clock,
   });
-  const accounts = createUserAccounts({ users, clock });
+  const sessionRows = createSessionRepository(db.knex);
+  const accounts = createUserAccounts({ users, clock, endSessions: (userId) => sessionRows.deleteForUser(userId) });
   const registry = createRegistry({ agents: createAgentRepository(db.knex), clock });
   const search = createSearchIndex({ knex: db.knex, issuer: config.issuer, clock });
   const mesh = createMeshEngine(

@@ -23,7 +23,12 @@ function checkName(name: string): void {
  * User accounts: the rules for creating and changing them, shared by the
  * AuthService RPCs, the CLI and first-start bootstrap.
  */
-export function createUserAccounts(deps: { users: UserRepository; clock: Clock }) {
+export function createUserAccounts(deps: {
+  users: UserRepository;
+  clock: Clock;
+  /** Called after a password change or a disable: ends the user's browser login sessions. */
+  endSessions?: (userId: string) => Promise<void>;
+}) {
   const { users, clock } = deps;
 
   async function mustFind(idOrEmail: string): Promise<UserRecord> {
@@ -69,6 +74,7 @@ export function createUserAccounts(deps: { users: UserRepository; clock: Clock }
       const user = await mustFind(idOrEmail);
       if (patch.name !== undefined) checkName(patch.name);
       await users.update(user.id, patch, clock.now());
+      if (patch.disabled) await deps.endSessions?.(user.id);
       return (await users.byId(user.id))!;
     },
 
@@ -76,6 +82,8 @@ export function createUserAccounts(deps: { users: UserRepository; clock: Clock }
       const user = await mustFind(idOrEmail);
       checkPassword(password);
       await users.update(user.id, { passwordHash: await hashPassword(password) }, clock.now());
+      // A new password signs every browser out: whoever knew the old one loses their session.
+      await deps.endSessions?.(user.id);
     },
 
     async list(opts: { query?: string; offset: number; limit: number }) {

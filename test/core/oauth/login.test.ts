@@ -105,6 +105,16 @@ for (const target of databaseTargets()) {
       expect(twice.code).toBe(Code.NotFound);
     });
 
+    it("a password change or disabling the account ends the user's login sessions", async () => {
+      const ok = await login(await start(), "alice@example.com", PASSWORD, "127.0.1.8");
+      await t.core.platform.accounts.setPassword("alice@example.com", PASSWORD);
+      await expect(t.auth.getLoginSession({ sessionToken: ok.sessionToken })).rejects.toMatchObject({ code: Code.Unauthenticated });
+      const again = await login(await start(), "alice@example.com", PASSWORD, "127.0.1.8");
+      await t.core.platform.accounts.update("alice@example.com", { disabled: true });
+      await t.core.platform.accounts.update("alice@example.com", { disabled: false });
+      await expect(t.auth.getLoginSession({ sessionToken: again.sessionToken })).rejects.toMatchObject({ code: Code.Unauthenticated });
+    });
+
     it("a login session expires after 8 hours", async () => {
       const ok = await login(await start(), "alice@example.com", PASSWORD, "127.0.1.7");
       expect((await t.auth.getLoginSession({ sessionToken: ok.sessionToken })).user?.email).toBe("alice@example.com");
