@@ -64,9 +64,9 @@ const agent = (over: object = {}) => ({
 });
 
 describe("the core authenticates every MeshService call with a bearer access token", () => {
-  it("lists agents for a token issued by the platform", async () => {
+  it("lists agents (the built-ins on a fresh install) for a token issued by the platform", async () => {
     const res = await mesh("listAgents", {}, readToken);
-    expect(res.agents).toEqual([]);
+    expect(res.agents.map((a: any) => a.id)).toEqual(["builtin.security-scanner", "builtin.data-analyst", "builtin.docs"]);
   });
 
   it("refuses a call without a token as UNAUTHENTICATED", async () => {
@@ -188,11 +188,11 @@ describe("the agent registry over gRPC", () => {
     const crew = await mesh("listAgents", { framework: "CrewAI" }, readToken);
     expect(crew.agents.map((a: any) => a.id)).toEqual(["page-1", "page-3"]);
 
-    const first = await mesh("listAgents", { pageSize: 2 }, readToken);
+    const first = await mesh("listAgents", { pageSize: 2, tags: ["demo"] }, readToken);
     expect(first.agents).toHaveLength(2);
     expect(first.totalSize).toBe(5);
-    const second = await mesh("listAgents", { pageSize: 2, pageToken: first.nextPageToken }, readToken);
-    const third = await mesh("listAgents", { pageSize: 2, pageToken: second.nextPageToken }, readToken);
+    const second = await mesh("listAgents", { pageSize: 2, tags: ["demo"], pageToken: first.nextPageToken }, readToken);
+    const third = await mesh("listAgents", { pageSize: 2, tags: ["demo"], pageToken: second.nextPageToken }, readToken);
     expect([...first.agents, ...second.agents, ...third.agents].map((a: any) => a.id)).toEqual(["page-0", "page-1", "page-2", "page-3", "page-4"]);
     expect(third.nextPageToken).toBe("");
   });
@@ -222,9 +222,10 @@ describe("the agent registry over gRPC", () => {
   });
 
   it("answers RPCs that are not built yet with UNIMPLEMENTED and a message", async () => {
-    const err = await mesh("search", { query: "x" }, readToken).catch((e) => e);
+    // SubmitWorkflow arrives with the workflows work; until then it says so.
+    const err = await mesh("submitWorkflow", { workflowType: "sequential" }, await t.token("mcp:execute", "runner@example.com")).catch((e) => e);
     expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
-    expect(err.details).toMatch(/Search/);
+    expect(err.details).toMatch(/SubmitWorkflow/);
   });
 });
 
