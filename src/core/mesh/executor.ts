@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { BrokenCircuitError } from "cockatiel";
 import type { TaskEvent } from "../../../gen/meshai/v1/mesh_pb.js";
 import type { AgentAdapter, AgentCall, AgentEvent } from "../agents/adapter.js";
@@ -419,7 +420,7 @@ export function createExecutor(deps: ExecutorDeps) {
 
     /** Persists the task (or finds the one with the same idempotency key) and starts it. */
     async submit(owner: string, input: TaskInput): Promise<{ task: TaskRecord; created: boolean }> {
-      if (closed) throw new Error("the executor is shutting down");
+      if (closed) throw new ConnectError("the server is shutting down; retry the task on another replica or after restart", Code.Unavailable);
       if (input.idempotencyKey) {
         const existing = await tasks.byIdempotencyKey(owner, input.idempotencyKey);
         if (existing) return { task: existing, created: false };
