@@ -121,6 +121,9 @@ export async function startCore(
 
   const PREFACE = "PRI * HTTP/2.0";
   const server = net.createServer((socket) => {
+    // HTTP/2 sets TCP_NODELAY only on sockets it accepts itself; this one reaches it wrapped, so
+    // without this Nagle holds small frames for the peer's delayed ACK (~40 ms per unary call).
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
