@@ -361,7 +361,9 @@ export function createSearchIndex(deps: SearchIndexDeps) {
     const query = input.query.trim();
     if (!query) throw invalid("query", "is required");
     if (query.length > 1000) throw invalid("query", "must be at most 1000 characters");
-    const type = (input.type || "all").toLowerCase();
+    const given = (input.type || "all").toLowerCase();
+    // "agent", "doc", ... are accepted for "agents", "docs", ...
+    const type = (SEARCH_TYPES as readonly string[]).includes(`${given}s`) ? `${given}s` : given;
     if (!(SEARCH_TYPES as readonly string[]).includes(type)) throw invalid("type", `must be one of ${SEARCH_TYPES.join(", ")}`);
     const limit = input.limit ?? 0;
     if (!Number.isInteger(limit) || limit < 0 || limit > 50) throw invalid("limit", "must be between 1 and 50");

@@ -118,3 +118,11 @@ describe("the analyst runs as a built-in agent", () => {
     await expect(run("compute statistics please")).rejects.toThrow(/no table found/);
   });
 });
+
+describe("numbers written with currency, thousands separators or percent signs are numbers", () => {
+  it("reads $1,200 and 12.5% as 1200 and 12.5", () => {
+    const a = analyseTask("stats please\n```tsv\nitem\tprice\tshare\na\t$1,200\t12.5%\nb\t$800\t7.5%\nc\t$1,000\t80%\n```", {});
+    expect(col(a, "price").numeric).toMatchObject({ mean: 1000, min: 800, max: 1200 });
+    expect(col(a, "share").numeric!.sum).toBe(100);
+  });
+});

@@ -122,6 +122,11 @@ for (const target of databaseTargets()) {
         expect((await mesh.search({ query: "how do I", type: "all" }, as(ana))).results).toEqual([]);
       });
 
+      it("accepts the singular type names", async () => {
+        const res = await mesh.search({ query: "forecaster", type: "agent" }, as(ana));
+        expect(res.results.map((r) => r.id)).toEqual(["agent:forecaster"]);
+      });
+
       it("limits the number of results", async () => {
         const res = await mesh.search({ query: "agent", type: "docs", limit: 2 }, as(ana));
         expect(res.results).toHaveLength(2);

@@ -46,7 +46,8 @@ export interface Analysis {
 }
 
 const MISSING = /^(|na|n\/a|nan|null|none|nil|-|\?)$/i;
-const NUMBER = /^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][-+]?\d+)?$/;
+// 1234, -1.5e3, 1,234.50, and the same with a currency sign or a percent sign ($1,200, 12.5%).
+const NUMBER = /^[-+]?[$€£¥]?[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][-+]?\d+)?%?$/;
 const BOOLEAN = /^(true|false|yes|no)$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -59,7 +60,7 @@ function toNumber(v: unknown): number | undefined {
   if (typeof v !== "string") return undefined;
   const s = v.trim();
   if (!s || !NUMBER.test(s) || !/\d/.test(s)) return undefined;
-  const n = Number(s.replace(/,/g, ""));
+  const n = Number(s.replace(/[,$€£¥%]/g, ""));
   return Number.isFinite(n) ? n : undefined;
 }
 
