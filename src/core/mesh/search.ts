@@ -238,8 +238,9 @@ export function createSearchIndex(deps: SearchIndexDeps) {
     );
   }
 
-  /** Indexes the tasks `scope` may see (one owner's, or all for an admin). */
-  async function syncTasks(scope: SearchScope): Promise<void> {
+  /** Indexes the tasks `scope` may see (one owner's, or all for an admin); false when a backlog remains for next time. */
+  async function syncTasks(scope: SearchScope): Promise<boolean> {
+    let complete = false;
     for (let round = 0; round < 20; round++) {
       let q = knex("tasks as t")
         .leftJoin("search_entries as e", "e.id", knex.raw("? || t.id", ["task:"]))
@@ -248,7 +249,10 @@ export function createSearchIndex(deps: SearchIndexDeps) {
         .limit(SYNC_BATCH);
       if (scope.owner !== null) q = q.where("t.owner", scope.owner);
       const stale = await q;
-      if (stale.length === 0) break;
+      if (stale.length === 0) {
+        complete = true;
+        break;
+      }
       const now = clock.now();
       await upsert(
         stale.map((t: Record<string, unknown>) => {
@@ -271,7 +275,10 @@ export function createSearchIndex(deps: SearchIndexDeps) {
           };
         }),
       );
-      if (stale.length < SYNC_BATCH) break;
+      if (stale.length < SYNC_BATCH) {
+        complete = true;
+        break;
+      }
     }
     const ownerClause = scope.owner !== null ? "AND owner = ?" : "";
     await knex.raw(
@@ -279,6 +286,7 @@ export function createSearchIndex(deps: SearchIndexDeps) {
          SELECT 1 FROM tasks t WHERE t.id = substr(search_entries.id, 6))`,
       scope.owner !== null ? [scope.owner] : [],
     );
+    return complete;
   }
 
   /**
@@ -287,11 +295,11 @@ export function createSearchIndex(deps: SearchIndexDeps) {
    * full diff runs only when something did change, on whichever replica.
    */
   const seen = new Map<string, string>();
-  async function changed(key: string, query: Knex.QueryBuilder, fn: () => Promise<void>): Promise<void> {
+  async function changed(key: string, query: Knex.QueryBuilder, fn: () => Promise<boolean | void>): Promise<void> {
     const row = (await query.select(knex.raw("count(*) AS n, max(updated_at) AS hi, sum(updated_at) AS total")).first()) as Record<string, unknown> | undefined;
     const stamp = `${row?.n}:${row?.hi}:${row?.total}`;
     if (seen.get(key) === stamp) return;
-    await fn();
+    if ((await fn()) === false) return;
     if (seen.size > 10_000) seen.clear();
     seen.set(key, stamp);
   }
