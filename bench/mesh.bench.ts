@@ -16,7 +16,7 @@ import { issueServiceToken } from "../src/core/auth/service.js";
 import { createAgentSnapshot } from "../src/core/mesh/agent-snapshot.js";
 import { startCore } from "../src/core/server.js";
 import { createAgentRepository } from "../src/core/store/agents.js";
-import { percentile } from "./stats.js";
+import { measure, percentile } from "./stats.js";
 
 /** An OpenAI-compatible server: `chunks` SSE deltas per request, each carrying the time it was written. */
 function fastAgent(chunks: number, gapMs: number) {
@@ -55,6 +55,7 @@ export async function run(): Promise<void> {
   });
   const core = await startCore(config);
   const bulk = fastAgent(500, 0);
+  const single = fastAgent(1, 0);
   const paced = fastAgent(300, 2);
   try {
     const { accessToken } = await issueServiceToken(
@@ -64,6 +65,7 @@ export async function run(): Promise<void> {
     const headers = { authorization: `Bearer ${accessToken}` };
     const mesh = createClient(MeshService, createGrpcTransport({ baseUrl: core.url }));
     await mesh.registerAgent({ agent: { id: "fast", name: "fast", protocol: AgentProtocol.OPENAI, endpoint: await listen(bulk), capabilities: ["bench_fast"], maxConcurrentTasks: 64 } }, { headers });
+    await mesh.registerAgent({ agent: { id: "single", name: "single", protocol: AgentProtocol.OPENAI, endpoint: await listen(single), capabilities: ["bench_single"], maxConcurrentTasks: 64 } }, { headers });
     await mesh.registerAgent({ agent: { id: "paced", name: "paced", protocol: AgentProtocol.OPENAI, endpoint: await listen(paced), capabilities: ["bench_paced"], maxConcurrentTasks: 64 } }, { headers });
 
     // 1. Events per second: 4 concurrent tasks of 500 output events each, every one stored before it is sent.
@@ -90,6 +92,18 @@ export async function run(): Promise<void> {
       const events = counts.reduce((x, y) => x + y.n, 0);
       const chunks = counts.reduce((x, y) => x + y.chunks, 0);
       console.log(`${`ExecuteTask, ${concurrent} tasks x ${what} (${core.platform.db.dialect})`.padEnd(56)} ${(events / seconds).toFixed(0).padStart(8)} events/s   ${(chunks / seconds).toFixed(0).padStart(6)} agent chunks/s   (${events} events, ${seconds.toFixed(2)} s)`);
+    }
+
+    // Many short tasks (accepted, routed, output, completed): nothing to merge, every event is one commit.
+    {
+      const total = 200;
+      const inFlight = 8;
+      const res = await measure(async () => {
+        for await (const r of mesh.executeTask({ task: "go", capabilities: ["bench_single"] }, { headers })) {
+          if (r.event?.type === TaskEventType.FAILED) throw new Error(r.event.message);
+        }
+      }, total, inFlight);
+      console.log(`${`ExecuteTask, ${total} one-chunk tasks, ${inFlight} in flight (${core.platform.db.dialect})`.padEnd(56)} ${(res.perSecond * 4).toFixed(0).padStart(8)} events/s   ${res.perSecond.toFixed(0).padStart(6)} tasks/s   task p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms`);
     }
 
     // 2. Agent emit -> gRPC client receive, one task, one chunk every ~2 ms.
@@ -154,6 +168,7 @@ export async function run(): Promise<void> {
   } finally {
     await core.close(500);
     bulk.close();
+    single.close();
     paced.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
