@@ -60,6 +60,16 @@ interface LegacySession extends SessionEntry {
 
 type JsonRpcId = string | number | null;
 
+/** http(s)://localhost, 127.0.0.1 or [::1] on any port: local tools, never a rebinding attacker's name. */
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const u = new URL(origin);
+    return (u.protocol === "http:" || u.protocol === "https:") && LOOPBACK_HOSTS.has(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The requests this server answers, by method. Their params are checked here
  * because the SDK reports a schema mismatch as -32603 (internal error) while
@@ -129,7 +139,7 @@ export function createMcpRoutes(options: McpOptions = {}) {
         return false;
       }
       const origin = header(ctx.req, "origin");
-      if (origin !== undefined && !allowedOrigins.has(origin)) {
+      if (origin !== undefined && !allowedOrigins.has(origin) && !isLoopbackOrigin(origin)) {
         rpcError(ctx, 403, -32000, `Origin ${JSON.stringify(origin)} is not allowed to call this MCP server`);
         return false;
       }

@@ -91,6 +91,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: {
       tools: { listChanged: false },
+      logging: {}, // clients may set a level; the SDK keeps it per session
       tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
     },
     instructions: INSTRUCTIONS,
