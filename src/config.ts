@@ -29,6 +29,12 @@ export interface Config {
   accessTokenTtl: number;
   /** Largest request body the facade accepts, in bytes. */
   bodyLimit: number;
+  /**
+   * Reverse proxies in front of the facade whose X-Forwarded-For entries are
+   * trusted (0: none, use the socket address). The client address feeds the
+   * per-address sign-in and registration throttles.
+   */
+  trustProxyHops: number;
   /** Allow outbound calls to private, loopback and link-local addresses (tests, local agents). */
   allowPrivateNetwork: boolean;
   /** Dynamically registered OAuth clients unused for this many days are deleted. */
@@ -162,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     accessTokenTtl: positiveInt(env, "MESHAI_ACCESS_TOKEN_TTL", 3600, "a whole number of seconds above 0"),
     bodyLimit: positiveInt(env, "MESHAI_BODY_LIMIT", 1024 * 1024, "a whole number of bytes above 0"),
+    trustProxyHops: nonNegativeInt(env, "MESHAI_TRUST_PROXY", 0, "the number of reverse proxies in front of the facade (0: none)"),
     allowPrivateNetwork: bool(env, "MESHAI_ALLOW_PRIVATE_NETWORK", false),
     clientReapDays: positiveInt(env, "MESHAI_CLIENT_REAP_DAYS", 30, "a whole number of days above 0"),
     logLevel,

@@ -71,6 +71,11 @@ export function createApp({ config, core, routes = [], log }: AppOptions): Koa {
   for (const mount of [...routeModules, ...routes]) mount(router, { config, core });
 
   const app = new Koa();
+  // Behind N trusted proxies ctx.ip is the Nth-from-last X-Forwarded-For entry; earlier entries are the client's to forge.
+  if (config.trustProxyHops > 0) {
+    app.proxy = true;
+    app.maxIpsCount = config.trustProxyHops;
+  }
   app.use(requestId());
   app.use(errorHandler(log ?? defaultServerErrorLog(config)));
   app.use(securityHeaders(config));
