@@ -69,6 +69,9 @@ export async function readJson(agent: AgentRecord, res: Response, what: string):
   }
 }
 
+/** Largest single SSE line or event we buffer; a stream that never ends its event is refused. */
+const MAX_SSE_LINE = 4 * 1024 * 1024;
+
 export interface SseMessage {
   event: string;
   data: string;
@@ -110,6 +113,9 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
       if (done) {
         if (data.length) yield { event: event || "message", data: data.join("\n"), id };
         return;
+      }
+      if (buffer.length > MAX_SSE_LINE || data.reduce((n, d) => n + d.length, 0) > MAX_SSE_LINE) {
+        throw new Error(`the event stream sent more than ${MAX_SSE_LINE} bytes without ending an event`);
       }
     }
   } finally {

@@ -12,6 +12,9 @@ import { type Breakers, CallAbortedError } from "./breaker.js";
 import { buildEvent, eventFromJson, eventToJson, isTerminalEvent, type TaskEventBus, type TaskEventInit } from "./events.js";
 import { NoRouteError, type Router, type StrategyName } from "./router.js";
 
+/** Output kept per task (stored and sent); an agent that streams more is stopped. */
+const MAX_OUTPUT_CHARS = 4_000_000;
+
 /** A validated ExecuteTask request. */
 export interface TaskInput {
   task: string;
@@ -226,6 +229,7 @@ export function createExecutor(deps: ExecutorDeps) {
           if (!ev.text) continue;
           progress.outputSeen = true;
           progress.output += ev.text;
+          if (progress.output.length > MAX_OUTPUT_CHARS) throw new Error(`the agent's output passed ${MAX_OUTPUT_CHARS} characters; stopped`);
           await emit(task.id, { type: "output", state: "executing", agentId: agent.id, output: ev.text });
         } else if (ev.type === "result") {
           result = { text: ev.text, data: ev.data };
