@@ -404,10 +404,7 @@ export function createExecutor(deps: ExecutorDeps) {
     const ids = [...running.keys()];
     await tasks.heartbeat(ids, runnerId, clock.now());
     // A cancel written by another replica: stop our agent call too.
-    for (const id of ids) {
-      const t = await tasks.byId(id);
-      if (!t || isTerminal(t.state)) running.get(id)?.controller.abort({ kind: "ended" } satisfies StopReason);
-    }
+    for (const id of await tasks.endedAmong(ids)) running.get(id)?.controller.abort({ kind: "ended" } satisfies StopReason);
     if (ticks % 3 === 0) await failOrphans();
   }
 

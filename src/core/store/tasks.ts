@@ -206,6 +206,13 @@ export function createTaskRepository(knex: Knex) {
       await knex("tasks").whereIn("id", ids).whereIn("state", ACTIVE_STATES).update({ runner_id: runnerId, heartbeat_at: now });
     },
 
+    /** The ids among `ids` whose task has ended (or no longer exists). */
+    async endedAmong(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const active = new Set((await knex("tasks").whereIn("id", ids).whereIn("state", ACTIVE_STATES).select("id")).map((r: { id: string }) => r.id));
+      return ids.filter((id) => !active.has(id));
+    },
+
     /** Active tasks of `kind` whose runner has not been heard of since `before`. */
     async orphaned(kind: string, before: number): Promise<TaskRecord[]> {
       const rows = await knex("tasks")
