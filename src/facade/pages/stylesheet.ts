@@ -45,6 +45,7 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 footer { margin-top: 16px; font-size: .85rem; color: var(--muted); text-align: center; max-width: 420px; }
 footer a, main a { color: var(--accent); }
+@media (max-width: 480px) { body { padding: 16px 12px; } main { padding: 24px 20px; } }
 /* Docs pages (/docs/<slug>): a wider card for reading, scrollable code and tables. */
 main:has(article.doc), main:has(> ul:not(.scopes)) { max-width: 860px; }
 article.doc pre { overflow-x: auto; padding: 10px 12px; border: 1px solid var(--line); border-radius: 8px; font-size: .85rem; }
