@@ -208,6 +208,21 @@ describe("login and consent POSTs without the interaction's CSRF token are refus
   });
 });
 
+describe("client-supplied text is escaped on the pages (stored XSS)", () => {
+  it("shows a hostile client_name as text on the login and consent pages", async () => {
+    const hostile = `<img src=x onerror="alert(1)">'"&`;
+    const evil = await registerClient({ client_name: hostile, redirect_uris: [REDIRECT], token_endpoint_auth_method: "none" });
+    const agent = new HttpAgent(stack.issuer);
+    const { html } = await openLogin(agent, { client_id: evil.client_id });
+    expect(html).not.toContain("<img");
+    expect(html).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&quot;&amp;");
+    const res = await agent.post("/oauth/login", { ...hiddenFields(html), email: ADMIN.email, password: ADMIN.password });
+    const consent = await (await agent.get(res.headers.get("location")!)).text();
+    expect(consent).not.toContain("<img");
+    expect(consent).toContain("&lt;img src=x");
+  });
+});
+
 describe("session and CSRF cookies are HttpOnly and SameSite", () => {
   it("sets meshai_csrf HttpOnly on /oauth and meshai_session HttpOnly, SameSite=Lax, with an expiry", async () => {
     const agent = new HttpAgent(stack.issuer);
