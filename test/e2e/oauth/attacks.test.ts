@@ -200,6 +200,19 @@ describe("login and consent POSTs without the interaction's CSRF token are refus
     expect(to.searchParams.get("iss")).toBe(stack.issuer);
   });
 
+  it("Deny sends the browser back with access_denied, state and iss, and no code", async () => {
+    const agent = new HttpAgent(stack.issuer);
+    const { fields } = await openConsent(agent);
+    const res = await agent.post("/oauth/consent", { ...fields, decision: "deny" });
+    expect(res.status).toBe(303);
+    const to = new URL(res.headers.get("location")!);
+    expect(`${to.origin}${to.pathname}`).toBe(REDIRECT);
+    expect(to.searchParams.get("error")).toBe("access_denied");
+    expect(to.searchParams.get("code")).toBeNull();
+    expect(to.searchParams.get("state")).toBe("st-1");
+    expect(to.searchParams.get("iss")).toBe(stack.issuer);
+  });
+
   it("shows the stale-link page, not a form, when the login page is opened without the CSRF cookie", async () => {
     const { path } = await openLogin(new HttpAgent(stack.issuer));
     const res = await new HttpAgent(stack.issuer).get(path);
