@@ -60,6 +60,8 @@ export function createCoreClients(
       baseUrl: config.coreUrl,
       sessionManager,
       interceptors: [requestIdInterceptor, ...(opts.interceptors ?? [])],
+      // The core is next door (loopback or the same network): gzip would only spend CPU on both ends.
+      acceptCompression: [],
     });
   }
   return {

@@ -13,7 +13,6 @@ import {
   GetTaskRequestSchema,
   InitializeRequestSchema,
   isInitializeRequest,
-  JSONRPCMessageSchema,
   ListTasksRequestSchema,
   ListToolsRequestSchema,
   PingRequestSchema,
@@ -86,8 +85,36 @@ const REQUEST_SCHEMAS = new Map<string, { safeParse(v: unknown): { success: bool
   ["tasks/cancel", CancelTaskRequestSchema],
 ]);
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * A cheap shape check of one JSON-RPC 2.0 message (request, notification or
+ * response): the SDK's zod parse runs after it anyway, this only decides the
+ * right error code (-32600) for what is not a message at all.
+ */
+function isJsonRpcMessage(m: Record<string, unknown>): boolean {
+  if (m.jsonrpc !== "2.0") return false;
+  const idOk = typeof m.id === "string" || (typeof m.id === "number" && Number.isFinite(m.id));
+  if ("method" in m) {
+    if (typeof m.method !== "string" || m.method === "") return false;
+    if ("params" in m && m.params !== undefined && !isObject(m.params)) return false;
+    return !("id" in m) || idOk;
+  }
+  return idOk && ("result" in m ? isObject(m.result) : isObject(m.error));
+}
+
 /** "params.name: expected string" for the first problem of a request whose params do not fit its method. */
 function paramsProblem(message: Record<string, unknown>): string | undefined {
+  if (message.method === "tools/call") {
+    // The hot path, checked by hand; the SDK validates the rest of the shape again.
+    const p = message.params;
+    if (!isObject(p)) return "params: expected an object";
+    if (typeof p.name !== "string") return "params.name: expected a string";
+    if (p.arguments !== undefined && !isObject(p.arguments)) return "params.arguments: expected an object";
+    if (p.task !== undefined && !isObject(p.task)) return "params.task: expected an object";
+    if (p._meta !== undefined && !isObject(p._meta)) return "params._meta: expected an object";
+    return undefined;
+  }
   const schema = typeof message.method === "string" ? REQUEST_SCHEMAS.get(message.method) : undefined;
   if (!schema || !("id" in message)) return undefined;
   const parsed = schema.safeParse(message);
@@ -276,7 +303,7 @@ export function createMcpRoutes(options: McpOptions = {}) {
           if (body.length === 0 || (version !== undefined && version >= "2025-06-18")) {
             return rpcError(ctx, 400, -32600, "Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 and later send one message per POST)");
           }
-        } else if (!JSONRPCMessageSchema.safeParse(body).success) {
+        } else if (!isObject(body) || !isJsonRpcMessage(body)) {
           const id = single && (typeof single.id === "string" || typeof single.id === "number") ? single.id : null;
           return rpcError(ctx, 400, -32600, "Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response", id);
         }
@@ -347,7 +374,7 @@ export function createMcpRoutes(options: McpOptions = {}) {
       const session = id ? legacy.get(id, caller.subject) : undefined;
       if (!session) return rpcError(ctx, 404, -32001, "Session not found: open a new stream with GET /v1/mcp/sse");
       const body = ctx.request.body;
-      if (body === undefined || Array.isArray(body) || !JSONRPCMessageSchema.safeParse(body).success) {
+      if (!isObject(body) || !isJsonRpcMessage(body)) {
         return rpcError(ctx, 400, body === undefined ? -32700 : -32600, "Invalid Request: send one JSON-RPC 2.0 message as application/json");
       }
       ctx.respond = false;

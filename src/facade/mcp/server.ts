@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js";
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -18,6 +19,9 @@ import { TOOL_LIST, TOOLS_BY_NAME, type ToolContext, type ToolSpec } from "./too
 import { eventLine } from "./views.js";
 
 export const SERVER_INFO = { name: "meshai", title: "MeshAI", version: "0.1.0" };
+
+/** One JSON Schema validator for all sessions: the SDK would build an Ajv instance per session. */
+const sharedValidator = new AjvJsonSchemaValidator();
 
 const INSTRUCTIONS =
   "MeshAI routes tasks to AI agents. Use `search` and `fetch` to find agents, docs, workflows and your tasks; " +
@@ -96,6 +100,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     },
     instructions: INSTRUCTIONS,
     taskStore,
+    jsonSchemaValidator: sharedValidator,
   });
   server.onerror = () => {}; // transport-level noise (a client that went away) is not ours to report
 
