@@ -221,6 +221,28 @@ describe("login and consent POSTs without the interaction's CSRF token are refus
   });
 });
 
+describe("prompt=none never shows a page", () => {
+  it("answers login_required to the client when the browser has no session", async () => {
+    const res = await new HttpAgent(stack.issuer).get(authorizePath({ prompt: "none" }));
+    expect(res.status).toBe(303);
+    const to = new URL(res.headers.get("location")!);
+    expect(`${to.origin}${to.pathname}`).toBe(REDIRECT);
+    expect(to.searchParams.get("error")).toBe("login_required");
+    expect(to.searchParams.get("iss")).toBe(stack.issuer);
+  });
+
+  it("returns a code at once for a signed-in user whose approval is remembered", async () => {
+    const agent = new HttpAgent(stack.issuer);
+    const { fields } = await openConsent(agent);
+    await agent.post("/oauth/consent", { ...fields, decision: "approve" });
+    const res = await agent.get(authorizePath({ prompt: "none" }));
+    expect(res.status).toBe(303);
+    const to = new URL(res.headers.get("location")!);
+    expect(to.searchParams.get("code")).toBeTruthy();
+    expect(to.searchParams.get("iss")).toBe(stack.issuer);
+  });
+});
+
 describe("client-supplied text is escaped on the pages (stored XSS)", () => {
   it("shows a hostile client_name as text on the login and consent pages", async () => {
     const hostile = `<img src=x onerror="alert(1)">'"&`;
