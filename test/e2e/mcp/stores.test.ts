@@ -1,0 +1,65 @@
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { describe, expect, it } from "vitest";
+import { SessionEventStore } from "../../../src/facade/mcp/event-store.js";
+import { McpTaskStore } from "../../../src/facade/mcp/task-store.js";
+
+const note = (n: number): JSONRPCMessage => ({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: n } });
+
+describe("the session event store replays a stream after any of its event ids, within a bounded memory", () => {
+  it("gives unique ids per session and replays only the same stream's later events", async () => {
+    const store = new SessionEventStore();
+    const ids = [await store.storeEvent("A", note(1)), await store.storeEvent("B", note(100)), await store.storeEvent("A", note(2)), await store.storeEvent("A", note(3))];
+    expect(new Set(ids).size).toBe(4);
+    const a1 = ids[0]!;
+    expect(await store.getStreamIdForEventId(a1)).toBe("A");
+    const sent: unknown[] = [];
+    expect(await store.replayEventsAfter(a1, { send: async (_id, m) => void sent.push((m as any).params.progress) })).toBe("A");
+    expect(sent).toEqual([2, 3]);
+  });
+
+  it("forgets the oldest events past its limit and then calls their ids unknown", async () => {
+    const store = new SessionEventStore({ maxEvents: 3 });
+    const first = await store.storeEvent("A", note(1));
+    for (let i = 2; i <= 5; i++) await store.storeEvent("A", note(i));
+    expect(store.size).toBe(3);
+    expect(await store.getStreamIdForEventId(first)).toBeUndefined();
+    await expect(store.replayEventsAfter(first, { send: async () => {} })).rejects.toThrow(/unknown/);
+  });
+});
+
+describe("MCP tasks are bound to the subject that created them", () => {
+  it("another subject cannot get, list, cancel or read a task", async () => {
+    const tasks = new McpTaskStore();
+    const mine = tasks.viewFor("alice");
+    const theirs = tasks.viewFor("bob");
+    const t = await mine.createTask({ ttl: 60_000 }, 1, { method: "tools/call" });
+    expect(await theirs.getTask(t.taskId)).toBeNull();
+    expect((await theirs.listTasks()).tasks).toEqual([]);
+    await expect(theirs.updateTaskStatus(t.taskId, "cancelled")).rejects.toThrow(/not found/);
+    await expect(theirs.getTaskResult(t.taskId)).rejects.toThrow(/not found/);
+    expect((await mine.getTask(t.taskId))?.status).toBe("working");
+  });
+
+  it("cancelling runs the task's stop hook once and records a cancelled result", async () => {
+    const tasks = new McpTaskStore();
+    const mine = tasks.viewFor("alice");
+    const t = await mine.createTask({}, 1, { method: "tools/call" });
+    let stopped = 0;
+    tasks.onCancel(t.taskId, () => stopped++);
+    await mine.updateTaskStatus(t.taskId, "cancelled", "user asked");
+    expect(stopped).toBe(1);
+    expect((await mine.getTaskResult(t.taskId)).isError).toBe(true);
+    await expect(mine.storeTaskResult(t.taskId, "completed", { content: [] })).rejects.toThrow(/ended/);
+  });
+
+  it("keeps at most maxPerSubject tasks per user, forgetting finished ones first", async () => {
+    const tasks = new McpTaskStore({ maxPerSubject: 2 });
+    const mine = tasks.viewFor("alice");
+    const a = await mine.createTask({}, 1, { method: "tools/call" });
+    const b = await mine.createTask({}, 2, { method: "tools/call" });
+    await mine.storeTaskResult(b.taskId, "completed", { content: [] });
+    await mine.createTask({}, 3, { method: "tools/call" });
+    expect(await mine.getTask(b.taskId)).toBeNull();
+    expect(await mine.getTask(a.taskId)).not.toBeNull();
+  });
+});
