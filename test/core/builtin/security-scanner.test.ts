@@ -323,3 +323,41 @@ describe("a request without code is refused rather than reported clean", () => {
     await expect(run()).rejects.toThrow(/no code found/);
   });
 });
+
+describe("Ruby on Rails code is covered too", () => {
+  it("finds interpolated SQL in ActiveRecord, shell interpolation, Marshal/YAML, MD5, rand tokens and VERIFY_NONE", () => {
+    const rb = [
+      "class UsersController < ApplicationController", // 1
+      "  def show", // 2
+      "    name = params[:name]", // 3
+      "    User.where(\"name = '#{name}'\")", // 4
+      "    output = `ls #{params[:dir]}`", // 5
+      "    obj = Marshal.load(cookies[:prefs])", // 6
+      "    cfg = YAML.load(params[:yaml])", // 7
+      "    digest = Digest::MD5.hexdigest(password)", // 8
+      "    reset_token = rand(10**8).to_s", // 9
+      "    http.verify_mode = OpenSSL::SSL::VERIFY_NONE", // 10
+      "    User.where(name: name)", // 11 safe
+      "  end", // 12
+      "end", // 13
+    ].join("\n");
+    const r = scanCode(fence("ruby", rb), {});
+    expect(lines(r.findings).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [4, "sql-injection"],
+      [5, "command-injection"],
+      [6, "unsafe-deserialization"],
+      [7, "unsafe-deserialization"],
+      [8, "weak-hash"],
+      [9, "insecure-randomness"],
+      [10, "tls-verification-disabled"],
+    ]);
+    expect(r.findings.find((f) => f.line === 4)!.severity).toBe("critical");
+  });
+
+  it("finds raw SQL with interpolation in ORMs and query builders, not constant-only templates", () => {
+    const js = ["await prisma.$queryRawUnsafe(`SELECT * FROM users WHERE email = '${req.body.email}'`);", "await knex.raw(`VACUUM ${TABLE_NAME}`);"].join("\n");
+    expect(lines(scanCode(fence("ts", js), {}).findings)).toEqual([[1, "sql-injection"]]);
+    const py = ["User.objects.raw(f\"SELECT * FROM app_user WHERE name = '{name}'\")", "User.objects.raw('SELECT * FROM app_user WHERE name = %s', [name])"].join("\n");
+    expect(lines(scanCode(fence("python", py), {}).findings)).toEqual([[1, "sql-injection"]]);
+  });
+});

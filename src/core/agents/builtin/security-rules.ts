@@ -47,7 +47,7 @@ const untrusted = (line: string) => UNTRUSTED.test(line);
 
 /** Where outside data certainly enters a program: request objects, argv, stdin. Seeds the taint pass. */
 const INPUT_SOURCE =
-  /\b(req|request|ctx\.request)\.(body|query|params|args|form|json|data|files|values|headers|cookies|get_json|getParameter|GET|POST|FILES|COOKIES)\b|\$_(GET|POST|REQUEST|COOKIE|FILES|SERVER)\b|\bgetParameter\s*\(|\bgetHeader\s*\(|\bgetQueryString\s*\(|\b(Post)?FormValue\s*\(|\bURL\.Query\(\)|\bc\.(Query|Param|PostForm)\s*\(|\b(sys|process)\.argv\b|\bos\.Args\b|(?<![.\w])input\s*\(|\braw_input\s*\(|\bgets\b|\breadLine\s*\(|Scanner\s*\(\s*System\.in/;
+  /\b(req|request|ctx\.request)\.(body|query|params|args|form|json|data|files|values|headers|cookies|get_json|getParameter|GET|POST|FILES|COOKIES)\b|\$_(GET|POST|REQUEST|COOKIE|FILES|SERVER)\b|\bgetParameter\s*\(|\bgetHeader\s*\(|\bgetQueryString\s*\(|\b(Post)?FormValue\s*\(|\bURL\.Query\(\)|\bc\.(Query|Param|PostForm)\s*\(|(?<![.\w])(params|cookies)\[|\b(sys|process)\.argv\b|\bos\.Args\b|(?<![.\w])input\s*\(|\braw_input\s*\(|\bgets\b|\breadLine\s*\(|Scanner\s*\(\s*System\.in/;
 
 /** True when the text reads outside input directly or through a tainted variable (stricter than `reachesInput`). */
 function fromRequest(text: string, ctx: LineContext): boolean {
@@ -161,7 +161,19 @@ function secretCheck(line: string): RuleHit | false {
 const SQL_IN_STRING = /["'`][^"'`]*\b(select\b[^"'`]*\bfrom\b|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b|drop\s+table\b|(where|and|or)\s+\w+\s*(=|like|in)\s*['"(]?$|(where|and|or)\s+\w+\s*(=|like)\s*['"]?\s*["'`])/i;
 const SQL_KEYWORD = /\b(select\s+[\w*,\s.()]+\s+from|insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+table|where\s+\w+\s*(=|like|in\b))/i;
 
+/** ORM calls that take raw SQL: an interpolated string there is as bad as a hand-built query. */
+const RAW_SQL_CALL: Partial<Record<Language, RegExp>> = {
+  ruby: /\.(where|find_by_sql|order|group|having|joins|select|pluck|from|lock|execute|exec_query|select_all|select_rows|select_value)\s*\(?\s*"[^"]*#\{/,
+  python: /\.(raw|extra|execute|executescript|text)\s*\(\s*(f["'][^"']*\{|["'][^"']*["']\s*(%|\.format\s*\())|\btext\s*\(\s*f["'][^"']*\{/,
+  javascript: /\.(raw|query|whereRaw|orderByRaw|havingRaw|joinRaw|\$queryRawUnsafe|\$executeRawUnsafe)\s*\(\s*`[^`]*\$\{/,
+};
+
 function sqlInjectionCheck(line: string, ctx: LineContext): RuleHit | false {
+  const raw = RAW_SQL_CALL[ctx.language]?.exec(line);
+  if (raw) {
+    const holes = [...line.slice(raw.index).matchAll(/[$#]\{([^}]+)\}/g)].map((m) => m[1]!.trim());
+    if (!(holes.length > 0 && holes.every((h) => /^[A-Z][A-Z0-9_]*$/.test(h)))) return escalate(line, ctx, "high");
+  }
   if (!SQL_KEYWORD.test(line) || !SQL_IN_STRING.test(line) && !/\b(select|insert|update|delete)\b/i.test(line)) return false;
   const interpolated =
     /["'`]\s*\+\s*[\w$(]|[\w)\]]\s*\+\s*["'`]/.test(line) || // concatenation
