@@ -16,6 +16,7 @@ import { issueServiceToken } from "../src/core/auth/service.js";
 import { createAgentSnapshot } from "../src/core/mesh/agent-snapshot.js";
 import { startCore } from "../src/core/server.js";
 import { createAgentRepository } from "../src/core/store/agents.js";
+import { freshPostgresDatabase } from "../test/support/postgres.js";
 import { measure, percentile } from "./stats.js";
 
 /** An OpenAI-compatible server: `chunks` SSE deltas per request, each carrying the time it was written. */
@@ -42,6 +43,9 @@ async function listen(server: http.Server): Promise<string> {
 
 export async function run(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "meshai-bench-"));
+  // MESHAI_BENCH_DATABASE_URL=postgres://... runs it on a fresh database on that server (dropped after).
+  const pgServer = process.env.MESHAI_BENCH_DATABASE_URL;
+  const pg = pgServer ? await freshPostgresDatabase(pgServer) : undefined;
   const config = loadConfig({
     MESHAI_DATA_DIR: dataDir,
     MESHAI_HOST: "127.0.0.1",
@@ -51,7 +55,7 @@ export async function run(): Promise<void> {
     MESHAI_ADMIN_PASSWORD: "bench-password-1",
     MESHAI_ALLOW_PRIVATE_NETWORK: "true",
     MESHAI_HEALTH_CHECK_INTERVAL: "0",
-    MESHAI_DATABASE_URL: process.env.MESHAI_BENCH_DATABASE_URL ?? "",
+    MESHAI_DATABASE_URL: pg?.url ?? "",
   });
   const core = await startCore(config);
   const bulk = fastAgent(500, 0);
@@ -171,5 +175,6 @@ export async function run(): Promise<void> {
     single.close();
     paced.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
+    await pg?.drop();
   }
 }
