@@ -28,6 +28,8 @@ const RULES: Rule[] = [
       cue(/\b(sql injection|injection|xss|csrf|ssrf|rce|remote code execution|path traversal|deserializ\w*)\b/i, 3),
       cue(/\b(hard-?coded|leaked|exposed) (secrets?|credentials?|passwords?|keys?|tokens?)\b/i, 3),
       cue(/\b(audit|scan)\b[^.\n]{0,40}\b(code|repo\w*|snippet|script|source|function|file)\b/i, 3),
+      cue(/\b(is|are)\s+(this|these|the|my)\s+(code|snippet|script|function|query|queries|endpoint)s?\b[^?\n]{0,30}\b(safe|secure|exploitable)\b/i, 4),
+      cue(/\b(leak\w*|expos\w*)\b[^.\n]{0,30}\b(secrets?|credentials?|keys?|tokens?|passwords?)\b/i, 3),
     ],
   },
   {

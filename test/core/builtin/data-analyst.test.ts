@@ -126,3 +126,11 @@ describe("numbers written with currency, thousands separators or percent signs a
     expect(col(a, "share").numeric!.sum).toBe(100);
   });
 });
+
+describe("a bare list of numbers is one column", () => {
+  it("computes the statistics of 'mean and std of: 2, 4, 4, 4, 5, 5, 7, 9'", () => {
+    const a = analyseTask("What are the mean and standard deviation of: 2, 4, 4, 4, 5, 5, 7, 9", {});
+    expect(col(a, "value").numeric).toMatchObject({ count: 8, mean: 5, median: 4.5, min: 2, max: 9 });
+    expect(col(a, "value").numeric!.std).toBeCloseTo(Math.sqrt(32 / 7), 10);
+  });
+});

@@ -180,5 +180,16 @@ export function tableFrom(task: string, context: Record<string, unknown>): Table
     const t = fromText(block.code, block.info.toLowerCase() === "csv" || block.info.toLowerCase() === "tsv" ? "csv" : undefined, true);
     if (t) return t;
   }
-  return embeddedJson(task) ?? fromText(task);
+  return embeddedJson(task) ?? fromText(task) ?? numberList(task);
+}
+
+/** "mean and std of 3, 5, 7.5 and 9": a bare list of numbers after the request is one column. */
+function numberList(task: string): Table | undefined {
+  const colon = task.lastIndexOf(":");
+  const tail = colon >= 0 ? task.slice(colon + 1) : task.replace(/^[^\d-]*/, "");
+  const cleaned = tail.replace(/\band\b/gi, " ").trim().replace(/[.?!]$/, "");
+  if (!/^[-+]?\d[\d.,;\s+-]*$/.test(cleaned)) return undefined;
+  const values = cleaned.split(/[\s,;]+/).filter(Boolean);
+  if (values.length < 2 || values.some((v) => !/^[-+]?(\d+\.?\d*|\.\d+)$/.test(v))) return undefined;
+  return { columns: ["value"], rows: values.map((v) => [v]), format: "csv" };
 }
