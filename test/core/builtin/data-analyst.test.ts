@@ -134,3 +134,21 @@ describe("a bare list of numbers is one column", () => {
     expect(col(a, "value").numeric!.std).toBeCloseTo(Math.sqrt(32 / 7), 10);
   });
 });
+
+describe("a request naming a column to group by gets per-group figures", () => {
+  it("sums and averages each numeric column per region", () => {
+    const a = analyseTask("total sales by region please:\nregion,sales,units\nnorth,10,1\nsouth,20,2\nnorth,30,3\neast,5,\nsouth,40,4", {});
+    expect(a.groups!.by).toBe("region");
+    expect(a.groups!.groups).toEqual([
+      { key: "north", count: 2, numeric: { sales: { count: 2, sum: 40, mean: 20, min: 10, max: 30 }, units: { count: 2, sum: 4, mean: 2, min: 1, max: 3 } } },
+      { key: "south", count: 2, numeric: { sales: { count: 2, sum: 60, mean: 30, min: 20, max: 40 }, units: { count: 2, sum: 6, mean: 3, min: 2, max: 4 } } },
+      { key: "east", count: 1, numeric: { sales: { count: 1, sum: 5, mean: 5, min: 5, max: 5 } } },
+    ]);
+  });
+
+  it("takes the column from context.group_by, and ignores 'by' words that name no column", () => {
+    const rows = [{ team: "a", pts: 1 }, { team: "b", pts: 3 }, { team: "a", pts: 5 }];
+    expect(analyseTask("describe", { data: rows, group_by: "team" }).groups!.groups.map((g) => [g.key, g.numeric.pts!.mean])).toEqual([["a", 3], ["b", 3]]);
+    expect(analyseTask("made by hand:\nx,y\n1,2\n3,4\n5,6", {}).groups).toBeUndefined();
+  });
+});

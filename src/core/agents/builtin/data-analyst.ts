@@ -43,6 +43,13 @@ export interface Analysis {
   rowCount: number;
   columns: ColumnSummary[];
   correlations: Array<{ a: string; b: string; r: number; n: number }>;
+  /** Per-group figures when the request asks "by <column>" (or context.group_by names one). */
+  groups?: GroupSummary;
+}
+
+export interface GroupSummary {
+  by: string;
+  groups: Array<{ key: string; count: number; numeric: Record<string, { sum: number; mean: number; min: number; max: number; count: number }> }>;
 }
 
 const MISSING = /^(|na|n\/a|nan|null|none|nil|-|\?)$/i;
@@ -144,6 +151,42 @@ function summarise(name: string, values: unknown[]): ColumnSummary {
   return summary;
 }
 
+/** The grouping column a request names: "sales by region", "per team", "grouped by city", or context.group_by. */
+export function groupColumn(task: string, context: Record<string, unknown>, columns: string[]): string | undefined {
+  const wanted = typeof context.group_by === "string" ? [context.group_by] : [...task.matchAll(/\b(?:by|per|for each|grouped by|group by)\s+["'`]?([\p{L}\p{N}_ -]{1,64}?)["'`]?(?=[\s,.;:?!)]|$)/giu)].map((m) => m[1]!);
+  for (const w of wanted) {
+    const hit = columns.find((c) => c.toLowerCase() === w.trim().toLowerCase());
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+function groupBy(table: Table, by: string, numericColumns: string[]): GroupSummary {
+  const bi = table.columns.indexOf(by);
+  const groups = new Map<string, Array<Table["rows"][number]>>();
+  for (const row of table.rows) {
+    const key = isMissing(row[bi]) ? "(missing)" : String(row[bi]).trim();
+    (groups.get(key) ?? groups.set(key, []).get(key)!).push(row);
+  }
+  return {
+    by,
+    groups: [...groups.entries()]
+      .sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]))
+      .slice(0, 50)
+      .map(([key, rows]) => {
+        const numeric: GroupSummary["groups"][number]["numeric"] = {};
+        for (const name of numericColumns) {
+          const ci = table.columns.indexOf(name);
+          const values = rows.map((r) => (isMissing(r[ci]) ? undefined : toNumber(r[ci]))).filter((v): v is number => v !== undefined);
+          if (values.length === 0) continue;
+          const sum = values.reduce((x, y) => x + y, 0);
+          numeric[name] = { count: values.length, sum, mean: sum / values.length, min: Math.min(...values), max: Math.max(...values) };
+        }
+        return { key, count: rows.length, numeric };
+      }),
+  };
+}
+
 export function analyseTable(table: Table): Analysis {
   const columns = table.columns.map((name, i) => summarise(name, table.rows.map((r) => r[i])));
   const numeric = columns.map((c, i) => ({ c, i })).filter(({ c }) => c.type === "number");
@@ -200,6 +243,13 @@ export function formatAnalysis(a: Analysis): string {
     if (c.type === "date") out.push(`    from ${c.earliest} to ${c.latest}`);
     if (c.top && c.type !== "boolean") out.push(`    top values: ${c.top.map((t) => `${t.value} (${t.count})`).join(", ")}`);
   }
+  if (a.groups) {
+    out.push("", `By ${a.groups.by}:`);
+    for (const g of a.groups.groups) {
+      const figures = Object.entries(g.numeric).map(([name, v]) => `${name} sum ${fmt(v.sum)}, mean ${fmt(v.mean)}, min ${fmt(v.min)}, max ${fmt(v.max)}`);
+      out.push(`- ${g.key}: ${g.count} row${g.count === 1 ? "" : "s"}${figures.length ? `; ${figures.join("; ")}` : ""}`);
+    }
+  }
   if (a.correlations.length) {
     out.push("", "Correlations (Pearson r):");
     for (const c of a.correlations) out.push(`- ${c.a} ~ ${c.b}: r = ${fmt(c.r)} (${strength(c.r)}, n = ${c.n})`);
@@ -216,5 +266,11 @@ export function analyseTask(task: string, context: Record<string, unknown>): Ana
     );
   }
   if (table.rows.length > 200_000) throw new Error(`the table has ${table.rows.length} rows; the data analyst takes at most 200000`);
-  return analyseTable(table);
+  const analysis = analyseTable(table);
+  const by = groupColumn(task, context, table.columns);
+  if (by) {
+    const numeric = analysis.columns.filter((c) => c.type === "number" && c.name !== by).map((c) => c.name);
+    analysis.groups = groupBy(table, by, numeric);
+  }
+  return analysis;
 }

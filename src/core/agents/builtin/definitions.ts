@@ -43,7 +43,7 @@ export const BUILTIN_AGENTS: readonly BuiltinDefinition[] = [
       "Descriptive statistics for a table pasted in the task or passed as context.data: CSV/TSV (quoted fields, delimiter sniffed) " +
       "or JSON (an array of objects). Infers each column's type and reports count, missing, unique, mean, median, standard " +
       "deviation, min, max and quartiles for numbers, top values for categories, date ranges, and Pearson correlations between " +
-      "numeric columns, as text and as structured data.",
+      "numeric columns, plus per-group count, sum and mean when asked \"by <column>\", as text and as structured data.",
     framework: "meshai",
     capabilities: ["data_analysis"],
     tags: ["builtin", "statistics", "csv", "json"],
