@@ -361,3 +361,33 @@ describe("Ruby on Rails code is covered too", () => {
     expect(lines(scanCode(fence("python", py), {}).findings)).toEqual([[1, "sql-injection"]]);
   });
 });
+
+describe("C# code is covered too", () => {
+  it("finds concatenated and interpolated SQL, Process.Start with input, MD5, Random tokens, trust-all TLS and BinaryFormatter", () => {
+    const cs = [
+      "using System;", // 1
+      "public class UsersController : Controller {", // 2
+      "  public IActionResult Find(string name) {", // 3
+      "    var cmd = new SqlCommand(\"SELECT * FROM Users WHERE Name = '\" + name + \"'\", conn);", // 4
+      "    var cmd2 = new SqlCommand($\"SELECT * FROM Users WHERE Name = '{name}'\", conn);", // 5
+      "    Process.Start(\"cmd.exe\", \"/c ping \" + Request.Query[\"host\"]);", // 6
+      "    var md5 = MD5.Create(); // password hash", // 7
+      "    var token = new Random().Next().ToString();", // 8
+      "    ServicePointManager.ServerCertificateValidationCallback = (s, c, ch, e) => true;", // 9
+      "    var obj = new BinaryFormatter().Deserialize(stream);", // 10
+      "    var ok = new SqlCommand(\"SELECT * FROM Users WHERE Name = @name\", conn);", // 11 safe
+      "  }", // 12
+      "}", // 13
+    ].join("\n");
+    const r = scanCode(fence("csharp", cs), {});
+    expect(lines(r.findings).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [4, "sql-injection"],
+      [5, "sql-injection"],
+      [6, "command-injection"],
+      [7, "weak-hash"],
+      [8, "insecure-randomness"],
+      [9, "tls-verification-disabled"],
+      [10, "unsafe-deserialization"],
+    ]);
+  });
+});

@@ -28,7 +28,7 @@ export const BUILTIN_AGENTS: readonly BuiltinDefinition[] = [
       "Finds code and command injection (eval, exec, new Function, child_process, os.system, shell=True), SQL built by string " +
       "concatenation or interpolation, hard-coded secrets (API keys, passwords, private keys; pattern and entropy checks), weak " +
       "hashes (MD5/SHA-1), insecure randomness for secrets, disabled TLS verification, unsafe deserialisation (pickle, yaml.load, " +
-      "ObjectInputStream, unserialize), path traversal and SSRF from request data, XSS and debug mode, in Python, JavaScript/TypeScript, Java, Go, PHP and Ruby. Reports each " +
+      "ObjectInputStream, unserialize), path traversal and SSRF from request data, XSS and debug mode, in Python, JavaScript/TypeScript, Java, Go, PHP, Ruby and C#. Reports each " +
       "finding with its line number, severity, rule id, CWE, the offending code and a concrete fix.",
     framework: "meshai",
     capabilities: ["security_analysis"],

@@ -183,6 +183,7 @@ function sqlInjectionCheck(line: string, ctx: LineContext): RuleHit | false {
     /`[^`]*\$\{[^}]+\}/.test(line) || // JS template literal
     (ctx.language === "php" && (/"[^"]*\$\w+/.test(line) || /["']\s*\.\s*\$\w|\$\w+(\[[^\]]*\])?\s*\.\s*["']/.test(line))) ||
     (ctx.language === "ruby" && /"[^"]*#\{/.test(line)) ||
+    (ctx.language === "csharp" && /\$@?"[^"]*\{[^}]+\}/.test(line)) ||
     /\b(Sprintf|String\.format|string\.Format)\s*\([^)]*%[sdv]|\b(Sprintf|String\.format)\s*\(\s*"[^"]*\{/.test(line) ||
     /\+=\s*["'`][^"'`]*\b(where|and|or|values|set)\b/i.test(line) && /\+\s*\w/.test(line);
   if (!interpolated) return false;
@@ -274,6 +275,12 @@ export const SECURITY_RULES: SecurityRule[] = [
           if (!m) return false;
           return /\$/.test(argsAfter(line, m.index + m[0].length)) ? escalate(line, ctx, "high") : false;
         }
+        case "csharp": {
+          const m = /Process\.Start\s*\(|new\s+ProcessStartInfo\s*\(|\.(FileName|Arguments)\s*=/.exec(line);
+          if (!m) return false;
+          const args = argsAfter(line, m.index + m[0].length);
+          return /"(cmd(\.exe)?|powershell(\.exe)?|\/bin\/(ba)?sh)"/i.test(args) && /\+|\$"/.test(line) || (/\+|\$"/.test(args) && fromRequest(args, ctx)) ? escalate(line, ctx, "high") : false;
+        }
         case "ruby":
           return /(`[^`]*#\{[^`]*`|%x\{[^}]*#\{|\b(system|exec|spawn)\s*\(?\s*"[^"]*#\{|IO\.popen\s*\(\s*"[^"]*#\{)/.test(line) ? escalate(line, ctx, "high") : false;
         default:
@@ -287,6 +294,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       go: "Call exec.Command(program, arg1, arg2) directly without 'sh -c', so arguments are never parsed by a shell.",
       php: "Avoid shell functions; when unavoidable use escapeshellarg() on every argument (or proc_open with an argument array on PHP 7.4+).",
       ruby: "Use system(program, arg1, arg2) or Open3.capture2 with separate arguments instead of a string with interpolation.",
+      csharp: "Start the program directly with ProcessStartInfo.ArgumentList (one item per argument) and UseShellExecute = false, never through cmd.exe /c; allow-list inputs.",
       default: "Run programs with an argument vector and no shell; never interpolate input into a command string.",
     },
   },
@@ -303,6 +311,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       go: 'Pass values as arguments: db.Query("SELECT ... WHERE id = $1", id) (or ?), never fmt.Sprintf into SQL.',
       php: 'Use PDO prepared statements: $stmt = $pdo->prepare("SELECT ... WHERE id = ?"); $stmt->execute([$id]);',
       ruby: 'Use bound parameters: User.where("name = ?", name) or db.execute("... WHERE id = ?", [id]).',
+      csharp: 'Use parameters: new SqlCommand("SELECT ... WHERE Name = @name", conn) with cmd.Parameters.AddWithValue("@name", name) (or EF Core\'s FromSqlInterpolated).',
       default: "Use parameterised queries (placeholders with values passed separately); never build SQL from strings.",
     },
   },
@@ -329,7 +338,7 @@ export const SECURITY_RULES: SecurityRule[] = [
     cwe: "CWE-328",
     check(line, ctx) {
       const weak =
-        /hashlib\.(md5|sha1)\s*\(|hashlib\.new\s*\(\s*["'](md5|sha1)["']|createHash\s*\(\s*["'`](md5|sha1)["'`]|MessageDigest\.getInstance\s*\(\s*"(MD5|SHA-?1)"|DigestUtils\.(md5|sha1)(Hex)?\s*\(|\b(md5|sha1)\.(New|Sum)\s*\(|Digest::(MD5|SHA1)|\bhash\s*\(\s*["'](md5|sha1)["']/i.test(line) ||
+        /hashlib\.(md5|sha1)\s*\(|hashlib\.new\s*\(\s*["'](md5|sha1)["']|createHash\s*\(\s*["'`](md5|sha1)["'`]|MessageDigest\.getInstance\s*\(\s*"(MD5|SHA-?1)"|DigestUtils\.(md5|sha1)(Hex)?\s*\(|\b(md5|sha1)\.(New|Sum)\s*\(|Digest::(MD5|SHA1)|\b(MD5|SHA1)\.(Create|HashData)\s*\(|new\s+(MD5|SHA1)CryptoServiceProvider\s*\(|\bhash\s*\(\s*["'](md5|sha1)["']/i.test(line) ||
         (ctx.language === "php" && /(?<![\w>$:])(md5|sha1)\s*\(/.test(line));
       if (!weak || /usedforsecurity\s*=\s*False/.test(line)) return false;
       const near = ctx.lines.slice(Math.max(0, ctx.index - 2), ctx.index + 3).join("\n");
@@ -343,6 +352,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       java: "For passwords use Argon2/BCrypt (e.g. Spring Security's Argon2PasswordEncoder); for integrity use MessageDigest.getInstance(\"SHA-256\").",
       go: "For passwords use golang.org/x/crypto/argon2 or bcrypt; for integrity use crypto/sha256.",
       php: "For passwords use password_hash($pw, PASSWORD_ARGON2ID) and password_verify(); for integrity use hash('sha256', ...).",
+      csharp: "For passwords use ASP.NET Core Identity's PasswordHasher or Rfc2898DeriveBytes.Pbkdf2 with a random salt; for integrity use SHA256.HashData.",
       default: "Use a password hash (argon2id, bcrypt, scrypt) for passwords and SHA-256 or better for integrity.",
     },
   },
@@ -363,6 +373,7 @@ export const SECURITY_RULES: SecurityRule[] = [
         go: /\brand\.(Int|Intn|Int31|Int63|Int63n|Uint32|Uint64|Float64|Read)\s*\(/,
         php: /(?<![\w>$:])(rand|mt_rand|uniqid|lcg_value|str_shuffle|array_rand)\s*\(/,
         ruby: /(?<![.\w])rand\s*\(|Random\.(rand|new)/,
+        csharp: /new\s+Random\s*\(|Random\.Shared\./,
       };
       const re = patterns[ctx.language];
       if (!re || !re.test(line)) return false;
@@ -376,6 +387,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       go: "Use crypto/rand (rand.Read(buf)) instead of math/rand.",
       php: "Use random_bytes(32) / bin2hex(random_bytes(16)) or random_int().",
       ruby: "Use SecureRandom.hex(32) or SecureRandom.urlsafe_base64.",
+      csharp: "Use System.Security.Cryptography.RandomNumberGenerator.GetBytes(32) (or RandomNumberGenerator.GetInt32).",
       default: "Generate secrets with a cryptographically secure random generator.",
     },
   },
@@ -385,7 +397,7 @@ export const SECURITY_RULES: SecurityRule[] = [
     severity: "high",
     cwe: "CWE-295",
     check: callAt(
-      /\bverify\s*=\s*False\b|ssl\._create_unverified_context|check_hostname\s*=\s*False|(verify_mode|cert_reqs)\s*=(?!=)\s*(ssl\.)?CERT_NONE|rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED["'\]]*\s*=\s*["']?0|InsecureSkipVerify\s*:\s*true|ALLOW_ALL_HOSTNAME_VERIFIER|NoopHostnameVerifier|setHostnameVerifier\s*\(.*->\s*true|TrustAllStrategy|CURLOPT_SSL_VERIFYPEER\s*,\s*(false|0)\b|CURLOPT_SSL_VERIFYHOST\s*,\s*(false|0)\b|["']verify_peer["']\s*=>\s*false|OpenSSL::SSL::VERIFY_NONE/i,
+      /\bverify\s*=\s*False\b|ssl\._create_unverified_context|check_hostname\s*=\s*False|(verify_mode|cert_reqs)\s*=(?!=)\s*(ssl\.)?CERT_NONE|rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED["'\]]*\s*=\s*["']?0|InsecureSkipVerify\s*:\s*true|ALLOW_ALL_HOSTNAME_VERIFIER|NoopHostnameVerifier|setHostnameVerifier\s*\(.*->\s*true|TrustAllStrategy|CURLOPT_SSL_VERIFYPEER\s*,\s*(false|0)\b|CURLOPT_SSL_VERIFYHOST\s*,\s*(false|0)\b|["']verify_peer["']\s*=>\s*false|OpenSSL::SSL::VERIFY_NONE|ServerCertificate(Custom)?ValidationCallback\s*(=|\+=)\s*[^;]*=>\s*true|DangerousAcceptAnyServerCertificateValidator/i,
     ),
     fix: {
       python: "Keep verification on (the default); if the server uses a private CA pass verify='/path/to/ca.pem' (requests) or load it with ssl.create_default_context(cafile=...).",
@@ -393,6 +405,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       go: "Remove InsecureSkipVerify; add the private CA to tls.Config.RootCAs (x509.NewCertPool + AppendCertsFromPEM).",
       java: "Use the default hostname verifier and trust store; import a private CA into a trust store instead of trusting all.",
       php: "Keep CURLOPT_SSL_VERIFYPEER true and CURLOPT_SSL_VERIFYHOST 2; set CURLOPT_CAINFO for a private CA.",
+      csharp: "Remove the always-true certificate callback; trust a private CA by adding it to the machine store or validating the chain against it in the callback.",
       default: "Keep certificate and hostname verification on; trust private CAs explicitly instead.",
     },
   },
@@ -407,6 +420,7 @@ export const SECURITY_RULES: SecurityRule[] = [
         java: /new\s+ObjectInputStream\s*\(|new\s+XMLDecoder\s*\(|\bXStream\(\)\.fromXML|enableDefaultTyping\(/,
         php: /(?<![\w>$:])unserialize\s*\(\s*(?!.*allowed_classes\s*=>\s*false)/,
         javascript: /\b(serialize|nodeSerialize)\.unserialize\s*\(|require\(\s*["']node-serialize["']\s*\)\.unserialize|\byaml\.load\s*\([^)]*(unsafe|DEFAULT_FULL_SCHEMA)/,
+        csharp: /new\s+(BinaryFormatter|NetDataContractSerializer|SoapFormatter|LosFormatter|ObjectStateFormatter)\s*\(|TypeNameHandling\s*=\s*TypeNameHandling\.(All|Auto|Objects)/,
         ruby: /\bMarshal\.load\s*\(|\bYAML\.(load|unsafe_load)\s*\((?![^)]*permitted_classes)/,
       };
       const re = patterns[ctx.language];
@@ -421,6 +435,7 @@ export const SECURITY_RULES: SecurityRule[] = [
       php: "Use json_decode(); if unserialize is unavoidable pass ['allowed_classes' => false].",
       javascript: "Use JSON.parse for untrusted data; never node-serialize's unserialize.",
       ruby: "Use JSON.parse or YAML.safe_load; never Marshal.load untrusted bytes.",
+      csharp: "Never use BinaryFormatter and friends on untrusted data; use System.Text.Json with concrete types (and no TypeNameHandling in Json.NET).",
       default: "Parse untrusted data with a data-only format (JSON) into explicit types.",
     },
   },
