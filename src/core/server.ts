@@ -168,7 +168,7 @@ export async function startCore(
         health.shutdown();
         // Running tasks end now with a clear "interrupted" event, which also ends their streams.
         await platform.mesh.close();
-        stopSweeper();
+        await stopSweeper();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Ask HTTP/2 clients to finish (GOAWAY) and HTTP/1 ones to stop keeping alive.
         for (const s of sessions) s.close();

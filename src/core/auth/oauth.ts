@@ -137,13 +137,23 @@ export function createOAuth(deps: OAuthDeps) {
     introspection,
     throttle,
     sweep,
-    /** Runs the sweep now and every hour; returns the stop function. */
-    startSweeper(onError: (e: unknown) => void = () => undefined): () => void {
-      const run = () => void sweep().catch(onError);
+    /**
+     * Runs the sweep now and every hour; returns the stop function, which
+     * waits for a sweep in flight so the database is never closed under it
+     * (a query left pending on a closed SQLite handle keeps the process alive).
+     */
+    startSweeper(onError: (e: unknown) => void = () => undefined): () => Promise<void> {
+      let running: Promise<void> = Promise.resolve();
+      const run = () => {
+        running = sweep().then(() => undefined, onError);
+      };
       run();
       const timer = setInterval(run, SWEEP_EVERY_MS);
       timer.unref();
-      return () => clearInterval(timer);
+      return async () => {
+        clearInterval(timer);
+        await running;
+      };
     },
   };
 }
