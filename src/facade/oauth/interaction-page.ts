@@ -31,12 +31,14 @@ export function pageCsrf(ctx: Context, cookies: Cookies): { id: string; csrf: st
  */
 export function checkCsrf(ctx: Context, cookies: Cookies, form: Params): string {
   const field = single(form, "csrf_token");
-  if (!sameToken(cookies.csrf(ctx), field)) {
-    throw new ConnectError(
-      field ? STALE_LINK : "csrf_token: missing from the form; start again from your app",
-      Code.PermissionDenied,
-      { "oauth-error": "access_denied" },
-    );
+  const cookie = cookies.csrf(ctx);
+  if (!sameToken(cookie, field)) {
+    const why = !field
+      ? "csrf_token: missing from the form; start again from your app"
+      : cookie
+        ? "A newer sign-in was started in this browser. Use the most recent sign-in window, or start again from your app."
+        : STALE_LINK;
+    throw new ConnectError(why, Code.PermissionDenied, { "oauth-error": "access_denied" });
   }
   return field;
 }
