@@ -32,7 +32,7 @@ async function addUser(env: Env, email: string, password: string, ...flags: stri
 describe("--help works on every command and subcommand, exits 0 and names the command's options", () => {
   // [command words, what its help must mention]
   const commands: Array<[string, string[]]> = [
-    ["", ["Usage: meshai", "--help", "serve", "migrate", "user", "token", "keys"]],
+    ["", ["Usage: meshai", "--help", "serve", "migrate", "user", "token", "keys", "client", "grant", "agent"]],
     ["serve", ["Usage: meshai serve", "--role", "all", "core", "facade"]],
     ["migrate", ["Usage: meshai migrate", "--help"]],
     ["user", ["Usage: meshai user", "add", "list", "disable", "enable", "passwd"]],
@@ -45,6 +45,9 @@ describe("--help works on every command and subcommand, exits 0 and names the co
     ["token create", ["Usage: meshai token create", "--user", "--scope", "--resource", "--ttl"]],
     ["keys", ["Usage: meshai keys", "rotate"]],
     ["keys rotate", ["Usage: meshai keys rotate", "--help"]],
+    ["client", ["Usage: meshai client", "add", "list", "delete"]],
+    ["grant", ["Usage: meshai grant", "list", "revoke"]],
+    ["agent", ["Usage: meshai agent", "add", "list", "check", "remove"]],
   ];
   let env: Env;
   beforeAll(async () => {
