@@ -122,6 +122,14 @@ for (const target of databaseTargets()) {
         expect((await mesh.search({ query: "how do I", type: "all" }, as(ana))).results).toEqual([]);
       });
 
+      it("treats operator characters and SQL in a query as plain words", async () => {
+        for (const query of ['"unterminated phrase', "agent*", "NEAR(security scanner)", "AND OR NOT", "'; DROP TABLE agents; --", "^$%&()", "title:scanner", "-", "OR"]) {
+          const res = await mesh.search({ query }, as(ana));
+          expect(Array.isArray(res.results)).toBe(true);
+        }
+        expect((await mesh.fetch({ id: "agent:builtin.docs" }, as(ana))).id).toBe("agent:builtin.docs");
+      });
+
       it("accepts the singular type names", async () => {
         const res = await mesh.search({ query: "forecaster", type: "agent" }, as(ana));
         expect(res.results.map((r) => r.id)).toEqual(["agent:forecaster"]);
