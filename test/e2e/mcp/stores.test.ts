@@ -1,7 +1,10 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { SessionEventStore } from "../../../src/facade/mcp/event-store.js";
+import { toolFailure } from "../../../src/facade/mcp/server.js";
 import { McpTaskStore } from "../../../src/facade/mcp/task-store.js";
+import { TOOLS_BY_NAME } from "../../../src/facade/mcp/tools.js";
 
 const note = (n: number): JSONRPCMessage => ({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: n } });
 
@@ -61,5 +64,26 @@ describe("MCP tasks are bound to the subject that created them", () => {
     await mine.createTask({}, 3, { method: "tools/call" });
     expect(await mine.getTask(b.taskId)).toBeNull();
     expect(await mine.getTask(a.taskId)).not.toBeNull();
+  });
+});
+
+describe("a core answer a tool cannot use becomes a clear tool error, never a protocol error", () => {
+  const caller = { token: "t", subject: "s", clientId: "c", scopes: ["mcp:read"], expiresAt: 0 };
+  const spec = TOOLS_BY_NAME.get("submit_workflow")!;
+
+  it("Unimplemented says the server does not offer it yet", () => {
+    const r = toolFailure(new ConnectError("SubmitWorkflow is not implemented", Code.Unimplemented), spec, caller, "http://localhost:8080");
+    expect(r).toEqual({ content: [{ type: "text", text: expect.stringMatching(/^submit_workflow: this MeshAI server does not offer this yet/) }], isError: true });
+  });
+
+  it("PermissionDenied carries the step-up challenge for the tool's scope", () => {
+    const r = toolFailure(new ConnectError("needs mcp:execute", Code.PermissionDenied), spec, caller, "http://localhost:8080");
+    expect(r.isError).toBe(true);
+    expect((r._meta as any)["mcp/www_authenticate"][0]).toMatch(/^Bearer error="insufficient_scope", scope="mcp:execute mcp:read"/);
+  });
+
+  it("an internal failure shows no internals", () => {
+    const r = toolFailure(new ConnectError("db password is hunter2", Code.Internal), spec, caller, "http://localhost:8080");
+    expect((r.content[0] as any).text).not.toMatch(/hunter2/);
   });
 });
