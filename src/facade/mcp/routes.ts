@@ -271,8 +271,28 @@ export function createMcpRoutes(options: McpOptions = {}) {
       }
     }
 
+    /**
+     * CORS for browser-based MCP clients on an allowed origin (ChatGPT's, the issuer's, loopback
+     * tools such as the MCP Inspector): they must read the session id and the auth challenge.
+     */
+    function cors(ctx: Context): void {
+      const origin = header(ctx.req, "origin");
+      if (origin === undefined) return;
+      ctx.set("Access-Control-Allow-Origin", origin);
+      ctx.set("Vary", "Origin");
+      ctx.set("Access-Control-Expose-Headers", "Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate");
+    }
+
     const streamable = async (ctx: Context) => {
       if (!checkOrigin(ctx)) return;
+      cors(ctx);
+      if (ctx.method === "OPTIONS") {
+        ctx.set("Access-Control-Allow-Methods", "GET, POST, DELETE");
+        ctx.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
+        ctx.set("Access-Control-Max-Age", "600");
+        ctx.status = 204;
+        return;
+      }
       if (!["POST", "GET", "DELETE"].includes(ctx.method)) {
         ctx.set("Allow", "GET, POST, DELETE");
         return rpcError(ctx, 405, -32000, `${ctx.method} is not allowed on ${MCP_PATH}; use POST, GET or DELETE`);

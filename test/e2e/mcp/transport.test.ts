@@ -161,6 +161,23 @@ describe("Host and Origin are validated against DNS rebinding", () => {
   });
 });
 
+describe("browser-based clients on an allowed origin get CORS", () => {
+  it("answers the preflight without a token and exposes the session id and challenge", async () => {
+    const pre = await fetch(h.url, { method: "OPTIONS", headers: { origin: "http://localhost:6274", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("http://localhost:6274");
+    expect(pre.headers.get("access-control-allow-headers")).toMatch(/Mcp-Session-Id/);
+    const res = await rawPost(h.url, initializeMessage(), auth(alice, { origin: "https://chatgpt.com" }));
+    expect(res.headers.get("access-control-expose-headers")).toMatch(/Mcp-Session-Id/);
+    await res.text();
+  });
+
+  it("gives a foreign origin's preflight 403", async () => {
+    const pre = await fetch(h.url, { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
+    expect(pre.status).toBe(403);
+  });
+});
+
 describe("server/discover from the stateless revision gets a plain JSON -32601 before any session", () => {
   it("answers ChatGPT's probe without a session id, as application/json", async () => {
     const res = await rawPost(h.url, { jsonrpc: "2.0", id: "openai-mcp-discover", method: "server/discover", params: {} }, auth(alice, { "mcp-protocol-version": "2026-07-28" }));
