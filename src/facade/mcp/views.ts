@@ -90,9 +90,10 @@ export function taskView(t: Task) {
   };
 }
 
-/** One line for a progress notification: "routed: chose builtin.docs (capability match)". */
+/** One line for a progress notification: "accepted: task accepted", "routed to Docs (builtin.docs): ...", "output: ...". */
 export function eventLine(e: TaskEvent): string {
   const what = eventTypeName(e.type);
   const detail = e.message || (e.type === TaskEventType.OUTPUT ? e.output.slice(0, 200) : "");
-  return detail ? `${what}: ${detail}` : what;
+  if (!detail) return what;
+  return detail.toLowerCase().startsWith(what) ? detail : `${what}: ${detail}`; // "routed to X", not "routed: routed to X"
 }
