@@ -45,6 +45,10 @@ export interface Config {
   /** Default and largest per-task time limit, in seconds. */
   taskTimeoutSeconds: number;
   maxTaskTimeoutSeconds: number;
+  /** Per-workflow limits: steps, steps running at once, and total run time in seconds. */
+  workflowMaxSteps: number;
+  workflowMaxFanOut: number;
+  workflowTimeoutSeconds: number;
   /** An OpenAI-compatible LLM registered as an agent at start, when OPENAI_API_KEY or OPENAI_BASE_URL is set. */
   openai: { apiKey: string; baseUrl: string; model: string } | null;
 }
@@ -175,6 +179,9 @@ export function loadConfig(env: Env = process.env): Config {
     healthCheckIntervalSeconds: nonNegativeInt(env, "MESHAI_HEALTH_CHECK_INTERVAL", 60, "a whole number of seconds (0 turns checks off)"),
     taskTimeoutSeconds: positiveInt(env, "MESHAI_TASK_TIMEOUT", 300, "a whole number of seconds above 0"),
     maxTaskTimeoutSeconds: positiveInt(env, "MESHAI_MAX_TASK_TIMEOUT", 3600, "a whole number of seconds above 0"),
+    workflowMaxSteps: positiveInt(env, "MESHAI_WORKFLOW_MAX_STEPS", 100, "a whole number of steps above 0"),
+    workflowMaxFanOut: positiveInt(env, "MESHAI_WORKFLOW_MAX_FAN_OUT", 50, "a whole number of steps above 0"),
+    workflowTimeoutSeconds: positiveInt(env, "MESHAI_WORKFLOW_TIMEOUT", 3600, "a whole number of seconds above 0"),
     openai:
       env.OPENAI_API_KEY || env.OPENAI_BASE_URL
         ? {

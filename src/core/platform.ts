@@ -22,6 +22,7 @@ export type PlatformConfig = Pick<
   "issuer" | "mcpResource" | "resources" | "accessTokenTtl" | "adminEmail" | "adminPassword" | "databaseUrl" | "sqliteFile"
 > &
   Partial<Pick<Config, "healthCheckIntervalSeconds" | "taskTimeoutSeconds" | "maxTaskTimeoutSeconds" | "openai">> &
+  Partial<Pick<Config, "workflowMaxSteps" | "workflowMaxFanOut" | "workflowTimeoutSeconds">> &
   Partial<Pick<Config, "allowPrivateNetwork" | "clientReapDays">>;
 
 /**
@@ -49,6 +50,9 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
       healthCheckIntervalSeconds: config.healthCheckIntervalSeconds ?? 60,
       taskTimeoutSeconds: config.taskTimeoutSeconds ?? 300,
       maxTaskTimeoutSeconds: config.maxTaskTimeoutSeconds ?? 3600,
+      workflowMaxSteps: config.workflowMaxSteps,
+      workflowMaxFanOut: config.workflowMaxFanOut,
+      workflowTimeoutSeconds: config.workflowTimeoutSeconds,
     },
     db,
     clock,

@@ -15,8 +15,12 @@ import { createExecutor, type ExecutorOptions } from "./executor.js";
 import { createHealthChecks } from "./health-checks.js";
 import { inferCapabilities } from "./infer.js";
 import { createRouter } from "./router.js";
+import type { WorkflowLimits } from "./workflows/definition.js";
+import { createWorkflowRunner, type WorkflowRunnerOptions } from "./workflows/runner.js";
+import { createWorkflowStore } from "./workflows/store.js";
 
-export type MeshConfig = Pick<Config, "allowPrivateNetwork" | "healthCheckIntervalSeconds" | "taskTimeoutSeconds" | "maxTaskTimeoutSeconds">;
+export type MeshConfig = Pick<Config, "allowPrivateNetwork" | "healthCheckIntervalSeconds" | "taskTimeoutSeconds" | "maxTaskTimeoutSeconds"> &
+  Partial<Pick<Config, "workflowMaxSteps" | "workflowMaxFanOut" | "workflowTimeoutSeconds">>;
 
 export interface MeshEngineOptions {
   docs?: AdapterDeps["docs"];
@@ -24,6 +28,7 @@ export interface MeshEngineOptions {
   adapters?: Map<string, AgentAdapter>;
   executor?: Partial<ExecutorOptions>;
   breaker?: Partial<typeof BREAKER_DEFAULTS>;
+  workflows?: Partial<WorkflowRunnerOptions>;
 }
 
 /**
@@ -53,6 +58,21 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
     options: { defaultTimeoutMs: config.taskTimeoutSeconds * 1000, ...options.executor },
   });
   const healthChecks = createHealthChecks({ agents, agentStats, adapters, clock, intervalSeconds: config.healthCheckIntervalSeconds });
+  const workflowLimits: WorkflowLimits = {
+    maxSteps: config.workflowMaxSteps ?? 100,
+    maxFanOut: config.workflowMaxFanOut ?? 50,
+    maxRunSeconds: config.workflowTimeoutSeconds ?? 3600,
+    maxStepTimeoutSeconds: config.maxTaskTimeoutSeconds,
+  };
+  const workflows = createWorkflowRunner({
+    tasks,
+    store: createWorkflowStore(db.knex),
+    executor,
+    bus,
+    clock,
+    limits: workflowLimits,
+    options: { defaultStepTimeoutSeconds: config.taskTimeoutSeconds, ...options.workflows },
+  });
   const cardFetch = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, timeoutMs: 10_000 });
   let started = false;
   return {
@@ -63,6 +83,8 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
     router,
     executor,
     healthChecks,
+    workflows,
+    workflowLimits,
     maxTaskTimeoutSeconds: config.maxTaskTimeoutSeconds,
     /** Reads an A2A agent card (1.0 or 0.3) for RegisterAgent's card_url: name, description, skills. */
     async importCard(cardUrl: string) {
@@ -73,10 +95,13 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
       if (started) return;
       started = true;
       await executor.start();
+      await workflows.start();
       healthChecks.start();
     },
     async close(): Promise<void> {
       await healthChecks.stop();
+      // Workflows first: they are left resumable, not failed by their steps' interrupted tasks.
+      await workflows.close();
       await executor.close();
     },
   };

@@ -10,7 +10,7 @@ import {
 import type { TaskStateName } from "../store/tasks.js";
 
 /** Stored `type` column <-> TaskEventType: "accepted" <-> ACCEPTED. */
-export type TaskEventName = "accepted" | "routed" | "progress" | "output" | "completed" | "failed" | "cancelled" | "retry";
+export type TaskEventName = "accepted" | "routed" | "progress" | "output" | "completed" | "failed" | "cancelled" | "retry" | "step_started" | "step_finished";
 
 export function eventTypeValue(name: TaskEventName): TaskEventType {
   return (TaskEventType as unknown as Record<string, TaskEventType>)[name.toUpperCase()] ?? TaskEventType.UNSPECIFIED;
@@ -40,6 +40,8 @@ export interface TaskEventInit {
   routing?: RoutingDecision;
   agentId?: string;
   data?: Record<string, unknown>;
+  /** Workflow events: the step it is about. */
+  stepId?: string;
 }
 
 export function buildEvent(taskId: string, seq: number, at: number, init: TaskEventInit): TaskEvent {
@@ -54,6 +56,7 @@ export function buildEvent(taskId: string, seq: number, at: number, init: TaskEv
     output: init.output ?? "",
     routing: init.routing,
     agentId: init.agentId ?? "",
+    stepId: init.stepId ?? "",
     state: taskStateValue(init.state),
     data: init.data as JsonObject | undefined,
   });

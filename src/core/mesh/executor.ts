@@ -420,7 +420,7 @@ export function createExecutor(deps: ExecutorDeps) {
     },
 
     /** Persists the task (or finds the one with the same idempotency key) and starts it. */
-    async submit(owner: string, input: TaskInput): Promise<{ task: TaskRecord; created: boolean }> {
+    async submit(owner: string, input: TaskInput, opts: { parentId?: string } = {}): Promise<{ task: TaskRecord; created: boolean }> {
       if (closed) throw new ConnectError("the server is shutting down; retry the task on another replica or after restart", Code.Unavailable);
       if (input.idempotencyKey) {
         const existing = await tasks.byIdempotencyKey(owner, input.idempotencyKey);
@@ -441,7 +441,7 @@ export function createExecutor(deps: ExecutorDeps) {
         result: null,
         error: "",
         lastSeq: 0,
-        parentId: null,
+        parentId: opts.parentId ?? null,
         idempotencyKey: input.idempotencyKey || null,
         createdAt: now,
         updatedAt: now,

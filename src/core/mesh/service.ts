@@ -17,6 +17,7 @@ import type { AgentInput, Registry } from "./registry.js";
 import { createTaskHandlers } from "./task-service.js";
 import type { SearchIndex } from "./search.js";
 import { createSearchHandlers } from "./search-service.js";
+import { createWorkflowHandlers } from "./workflows/service.js";
 
 export interface MeshServiceDeps {
   registry: Registry;
@@ -149,6 +150,7 @@ export function createMeshService(deps: MeshServiceDeps): Partial<ServiceImpl<ty
   const view = (a: AgentRecord) => agentMessage(a, live);
   return {
     ...(mesh ? createTaskHandlers(mesh) : {}),
+    ...(mesh ? createWorkflowHandlers(mesh) : {}),
 
     /** Probes the agent now (card, /health, /models, ...) and returns it with the verdict. */
     async checkAgentHealth(req) {

@@ -85,7 +85,10 @@ export function createTaskHandlers(mesh: MeshEngine): Partial<ServiceImpl<typeof
       const t = await visibleTask(ctx, req.id);
       if (req.reason.length > 500) throw new ConnectError("reason: must be at most 500 characters", Code.InvalidArgument);
       if (!isTerminal(t.state)) {
-        await executor.cancel(t.id, req.reason || `cancelled by ${principalOf(ctx).subject}`);
+        const reason = req.reason || `cancelled by ${principalOf(ctx).subject}`;
+        // A workflow: stop its running steps and skip the rest.
+        if (t.kind === "workflow") await mesh.workflows.cancel(t.id, reason);
+        else await executor.cancel(t.id, reason);
       }
       return { task: taskMessage((await tasks.byId(t.id)) ?? t) };
     },

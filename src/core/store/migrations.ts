@@ -337,7 +337,28 @@ const oauthRateLimits: Migration = {
   },
 };
 
-const migrations: Migration[] = [initial, oauth, meshExec, searchMigration, oauthRateLimits];
+// Durable workflows: each step remembers the child task of its current run
+// (resubmitted under a per-run idempotency key, so a restart finds it again),
+// how many runs it has had, and the agent's structured result.
+const workflows: Migration = {
+  name: "0007_workflows",
+  async up(knex) {
+    await knex.schema.alterTable("workflow_steps", (t) => {
+      t.string("task_id", 64);
+      t.integer("runs").notNullable().defaultTo(0);
+      t.text("result"); // JSON
+    });
+  },
+  async down(knex) {
+    await knex.schema.alterTable("workflow_steps", (t) => {
+      t.dropColumn("result");
+      t.dropColumn("runs");
+      t.dropColumn("task_id");
+    });
+  },
+};
+
+const migrations: Migration[] = [initial, oauth, meshExec, searchMigration, oauthRateLimits, workflows];
 
 /** knex migration source over the in-code list above. */
 export const migrationSource: Knex.MigrationSource<Migration> = {

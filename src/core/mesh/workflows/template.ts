@@ -1,0 +1,71 @@
+/**
+ * The small template language of step tasks (docs/workflows.md):
+ *   {{input}} / {{input.<field>[.<field>...]}}   the workflow's payload.input (objects as JSON)
+ *   {{steps.<id>.output}}                         a finished step's output text
+ *   {{steps.<id>.error}}                          why it failed (on_error continue/skip)
+ *   {{steps.<id>.result}}                         its structured result, as JSON
+ *   {{previous.output}}                           the one step this step waits for
+ *   {{dependencies}}                              every awaited step's output, headed "## <id>"
+ * Anything else inside {{ }} is rejected when the workflow is submitted.
+ */
+
+export type Reference =
+  | { kind: "input"; path: string[]; text: string }
+  | { kind: "step"; step: string; field: "output" | "error" | "result"; text: string }
+  | { kind: "previous"; field: "output" | "error" | "result"; text: string }
+  | { kind: "dependencies"; text: string };
+
+const EXPR = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const NAME = /^[A-Za-z0-9_-]+$/;
+
+function parse(text: string): Reference {
+  const parts = text.split(".");
+  if (parts[0] === "input" && parts.slice(1).every((p) => NAME.test(p))) return { kind: "input", path: parts.slice(1), text };
+  if (parts[0] === "steps" && parts.length === 3 && NAME.test(parts[1]!) && (parts[2] === "output" || parts[2] === "error" || parts[2] === "result")) {
+    return { kind: "step", step: parts[1]!, field: parts[2], text };
+  }
+  if (parts[0] === "previous" && parts.length === 2 && (parts[1] === "output" || parts[1] === "error" || parts[1] === "result")) {
+    return { kind: "previous", field: parts[1], text };
+  }
+  if (text === "dependencies") return { kind: "dependencies", text };
+  throw new Error(
+    `{{${text}}} is not a reference; use {{input.<field>}}, {{steps.<id>.output}}, {{steps.<id>.error}}, {{steps.<id>.result}}, {{previous.output}} or {{dependencies}}`,
+  );
+}
+
+/** The references in a task text; throws on one that is not in the language. */
+export function referencesOf(task: string): Reference[] {
+  return [...task.matchAll(EXPR)].map((m) => parse(m[1]!));
+}
+
+/** What a reference can see when a step starts. */
+export interface TemplateScope {
+  input: Record<string, unknown>;
+  steps: ReadonlyMap<string, { output: string; error: string; result: Record<string, unknown> | null }>;
+  /** The steps this one waits for, in order. */
+  dependsOn: string[];
+}
+
+const show = (v: unknown): string => (v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v));
+
+export function render(task: string, scope: TemplateScope): string {
+  return task.replace(EXPR, (_, inner: string) => {
+    const r = parse(inner.trim());
+    switch (r.kind) {
+      case "input": {
+        let cur: unknown = scope.input;
+        for (const p of r.path) cur = cur && typeof cur === "object" ? (cur as Record<string, unknown>)[p] : undefined;
+        return show(cur);
+      }
+      case "step":
+      case "previous": {
+        const id = r.kind === "step" ? r.step : scope.dependsOn[0]!;
+        const s = scope.steps.get(id);
+        if (!s) return "";
+        return r.field === "result" ? show(s.result) : s[r.field];
+      }
+      case "dependencies":
+        return scope.dependsOn.map((id) => `## ${id}\n${scope.steps.get(id)?.output || `(no output${scope.steps.get(id)?.error ? `: ${scope.steps.get(id)!.error}` : ""})`}`).join("\n\n");
+    }
+  });
+}
