@@ -306,14 +306,14 @@ const meshExecute: ToolSpec = {
     "Runs a task on the best-suited MeshAI agent and waits for its answer. Describe the task in words; MeshAI " +
     "infers the capabilities it needs (or pass `capabilities`, e.g. ['security_analysis']), routes it to an agent " +
     "and returns the agent's output, which agent ran it, why it was chosen, and the task id. Restrict the choice " +
-    "with `agents` (ids from list_agents). Set `workflow` (sequential, parallel, consensus, ...) to run it as a " +
-    "multi-agent workflow instead. Progress is reported while it runs; long tasks can also run as MCP tasks.",
+    "with `agents` (ids from list_agents). Set `workflow` (sequential, parallel or dag) to run it as a one-step " +
+    "workflow instead. Progress is reported while it runs; long tasks can also run as MCP tasks.",
   scope: "mcp:execute",
   input: z.object({
     task: z.string().min(1).max(20_000).describe("What to do, in words"),
     capabilities: stringList("Required capabilities, e.g. text_generation, code_generation, data_analysis, reasoning").optional(),
     agents: stringList("Only these agent ids may run it, in order of preference").optional(),
-    workflow: z.string().min(1).max(100).optional().describe("Run as a workflow of this type instead of one agent"),
+    workflow: z.string().min(1).max(100).optional().describe("Run as a workflow of this type (sequential, parallel or dag) instead of one agent call"),
     context: jsonObject.optional().describe("Extra context passed to the agent"),
   }),
   output: runOut,
@@ -354,14 +354,15 @@ const submitWorkflow: ToolSpec = {
   name: "submit_workflow",
   title: "Submit a multi-agent workflow",
   description:
-    "Starts a multi-agent workflow: `workflow_type` is sequential, parallel, dag, consensus, hierarchical, " +
-    "map_reduce or a template name, and `payload` its steps or items (e.g. {steps: [{task: '...'}]}). " +
-    "Returns the workflow id at once; when you follow it (progress token or MCP task) it reports each step and " +
-    "returns the final output. Check on it later with get_task.",
+"Starts a multi-agent workflow. `workflow_type` is sequential (steps in order, each can use the one before " +
+    "as {{steps.<id>.output}}), parallel (all steps at once, optional `aggregator` step after them) or dag (steps " +
+    "with `id` and `depends_on`). `payload` is {steps: [{task, capabilities?, agent?, depends_on?}], aggregator?} " +
+    "or just {task} for one step. Returns the workflow id at once; when you follow it (progress token or MCP " +
+    "task) it reports each step and returns the final output. Check on it later with get_task.",
   scope: "mcp:execute",
   input: z.object({
-    workflow_type: z.string().min(1).max(100).describe("sequential, parallel, dag, consensus, hierarchical, map_reduce, or a template"),
-    payload: jsonObject.describe("Type-specific payload: steps, items, ..."),
+    workflow_type: z.string().min(1).max(100).describe("sequential, parallel or dag"),
+    payload: jsonObject.describe("{steps: [{task, capabilities?, agent?, depends_on?}], aggregator?} or {task}"),
     agents: stringList("Only these agents may take part").optional(),
   }),
   output: z.object({

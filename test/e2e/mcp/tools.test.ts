@@ -314,6 +314,35 @@ describe("submit_workflow starts a multi-agent workflow", () => {
   });
 });
 
+describe("mesh_execute with a workflow type runs the task as a workflow", () => {
+  it("returns the workflow's id, kind and final output", async () => {
+    const out = structured(
+      await admin.callTool({ name: "mesh_execute", arguments: { task: "Check this code for security issues: eval(x)", workflow: "sequential", capabilities: ["security_analysis"] } }),
+    );
+    expect(out).toMatchObject({ kind: "workflow", state: "completed" });
+    expect(out.output).toMatch(/eval|CWE/i);
+    const task = structured(await admin.callTool({ name: "get_task", arguments: { id: out.task_id } }));
+    expect(task).toMatchObject({ kind: "workflow", state: "completed" });
+  });
+
+  it("submit_workflow as an MCP task hands over the workflow's result", async () => {
+    const created = await admin.request(
+      {
+        method: "tools/call",
+        params: {
+          name: "submit_workflow",
+          arguments: { workflow_type: "parallel", payload: { steps: [{ task: "Check: eval(a)", capabilities: ["security_analysis"] }, { task: "Check: eval(b)", capabilities: ["security_analysis"] }] } },
+          task: { ttl: 60_000 },
+        },
+      },
+      CreateTaskResultSchema,
+    );
+    const result: any = await admin.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
+    expect(result.structuredContent).toMatchObject({ state: "completed" });
+    expect(result.structuredContent.workflow_id).toMatch(/\S/);
+  });
+});
+
 describe("tool calls share nothing between sessions", () => {
   it("a bad call in one session leaves another session's calls working", async () => {
     const id = await rawSession(h.url, adminToken);
