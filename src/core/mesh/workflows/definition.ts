@@ -21,6 +21,26 @@ export interface StepDefinition {
   onError: OnError;
   dependsOn: string[];
   context: Record<string, unknown>;
+  /** {{item}} and {{index}} of a map step (map_reduce) or a worker (hierarchical). */
+  vars?: Record<string, string>;
+}
+
+/** consensus: which steps voted, and who decides. */
+export interface ConsensusRule {
+  method: "majority" | "judge";
+  voters: string[];
+  judge?: string;
+}
+
+/** hierarchical: the manager's plan step grows worker steps when it finishes; the synthesis then waits for them. */
+export interface ExpandRule {
+  planStep: string;
+  synthStep: string;
+  maxSubtasks: number;
+  /** The template of each worker step (task "{{item}}"). */
+  worker: StepDefinition;
+  /** Workers take the sub-tasks in turn (empty: routed by the worker capabilities). */
+  agents: string[];
 }
 
 export interface WorkflowDefinition {
@@ -34,6 +54,8 @@ export interface WorkflowDefinition {
   allowedAgents: string[];
   /** The steps whose outputs make the workflow's output, in order. */
   outputSteps: string[];
+  consensus?: ConsensusRule;
+  expand?: ExpandRule;
 }
 
 export interface WorkflowLimits {
@@ -46,7 +68,7 @@ export interface WorkflowLimits {
   maxStepTimeoutSeconds: number;
 }
 
-export const WORKFLOW_TYPES = ["sequential", "parallel", "dag"] as const;
+export const WORKFLOW_TYPES = ["sequential", "parallel", "dag", "consensus", "hierarchical", "map_reduce"] as const;
 
 const STEP_ID = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const CAPABILITY = /^[a-z][a-z0-9_.:-]{0,63}$/;
@@ -189,39 +211,33 @@ function widestLevel(steps: StepDefinition[]): number {
   return Math.max(0, ...counts.values());
 }
 
-/**
- * Checks a SubmitWorkflow payload up front and turns it into steps with
- * dependencies; throws InvalidArgument naming the bad field
- * (e.g. "payload.steps[2].depends_on[0]: ...").
- *
- * - sequential: {steps: [...]} run in order (each depends on the one before).
- * - parallel: {steps: [...], aggregator?: step} all at once; the aggregator runs after all of them.
- * - dag: {steps: [{..., depends_on: [ids]}]} any acyclic graph.
- * Each also takes input (an object for {{input.<field>}}) and timeout_seconds;
- * {task, capabilities?, context?} alone is a one-step workflow.
- */
-export function parseWorkflow(type: string, payload: Record<string, unknown>, allowedAgents: string[], limits: WorkflowLimits): WorkflowDefinition {
-  if (!(WORKFLOW_TYPES as readonly string[]).includes(type)) {
-    throw invalid("workflow_type", `${JSON.stringify(type)} is not a workflow type this server runs (${WORKFLOW_TYPES.join(", ")})`);
+type Built = { steps: StepDefinition[]; fields: Map<StepDefinition, string>; outputSteps: string[]; consensus?: ConsensusRule; expand?: ExpandRule };
+
+function topLevel(payload: Record<string, unknown>, type: string, allowed: string[]): void {
+  const keys = new Set([...allowed, "input", "timeout_seconds"]);
+  for (const k of Object.keys(payload)) {
+    if (!keys.has(k)) throw invalid(`payload.${k}`, `unknown field for a ${type} workflow (it takes ${[...keys].join(", ")})`);
   }
-  const topKeys = new Set(["steps", "aggregator", "input", "timeout_seconds", "task", "capabilities", "context", "agent", "agents"]);
-  for (const k of Object.keys(payload)) if (!topKeys.has(k)) throw invalid(`payload.${k}`, `unknown field for a ${type} workflow (expected steps, input, timeout_seconds${type === "parallel" ? ", aggregator" : ""})`);
+}
+
+/** Steps given as a list (sequential, parallel, dag), or {task, ...} as one step: what a model sends. */
+function listedSteps(type: string, payload: Record<string, unknown>, limits: WorkflowLimits): Built {
+  topLevel(payload, type, ["steps", "task", "capabilities", "context", "agent", "agents", ...(type === "parallel" ? ["aggregator"] : [])]);
   let rawSteps = payload.steps;
   if (rawSteps === undefined && payload.task !== undefined) {
-    // The shorthand a model sends: one step with this task.
     rawSteps = [{ id: "task", task: payload.task, capabilities: payload.capabilities, context: payload.context, ...(payload.agent !== undefined ? { agent: payload.agent } : {}), ...(payload.agents !== undefined ? { agents: payload.agents } : {}) }];
   } else if (payload.task !== undefined) {
     throw invalid("payload.task", "give either steps or task (a one-step workflow), not both");
   }
   if (!Array.isArray(rawSteps) || rawSteps.length === 0) throw invalid("payload.steps", "is required: a non-empty array of steps like {\"task\": \"...\", \"capabilities\": [...]}");
   if (rawSteps.length > limits.maxSteps) throw invalid("payload.steps", `has ${rawSteps.length} steps; this server allows at most ${limits.maxSteps} (MESHAI_WORKFLOW_MAX_STEPS)`);
-  if (payload.input !== undefined && !isObject(payload.input)) throw invalid("payload.input", "must be an object (its fields are {{input.<field>}})");
-  const input = (payload.input as Record<string, unknown>) ?? {};
-  if (JSON.stringify(input).length > 1_000_000) throw invalid("payload.input", "must be at most 1 MB of JSON");
-  const timeoutSeconds = int(payload.timeout_seconds, "payload.timeout_seconds", 1, limits.maxRunSeconds) || limits.maxRunSeconds;
-
-  const steps = rawSteps.map((s, i) => parseStep(s, `payload.steps[${i}]`, `step${i + 1}`, limits, type === "dag"));
-  let outputSteps: string[];
+  const fields = new Map<StepDefinition, string>();
+  const steps = rawSteps.map((s, i) => {
+    const step = parseStep(s, `payload.steps[${i}]`, `step${i + 1}`, limits, type === "dag");
+    fields.set(step, `payload.steps[${i}]`);
+    return step;
+  });
+  let outputSteps: string[] = [];
   if (type === "sequential") {
     steps.forEach((s, i) => (s.dependsOn = i === 0 ? [] : [steps[i - 1]!.id]));
     outputSteps = [steps.at(-1)!.id];
@@ -232,21 +248,189 @@ export function parseWorkflow(type: string, payload: Record<string, unknown>, al
       const agg = parseStep(payload.aggregator, "payload.aggregator", "aggregator", limits, false);
       agg.dependsOn = steps.map((s) => s.id);
       steps.push(agg);
+      fields.set(agg, "payload.aggregator");
       if (steps.length > limits.maxSteps) throw invalid("payload.aggregator", `makes ${steps.length} steps; this server allows at most ${limits.maxSteps}`);
       outputSteps = [agg.id];
     }
   } else {
-    outputSteps = [];
+    // dag: the outputs are the steps nothing waits for; its width is checked once the graph is known to be acyclic.
+    const depended = new Set(steps.flatMap((s) => s.dependsOn));
+    outputSteps = steps.filter((s) => !depended.has(s.id)).map((s) => s.id);
   }
-  if (payload.aggregator !== undefined && type !== "parallel") throw invalid("payload.aggregator", "only parallel workflows take an aggregator (in a dag, add a step that depends on the others)");
+  return { steps, fields, outputSteps };
+}
+
+/** The agents a type spreads its work over: payload.agents, else the request's agents. */
+function pool(payload: Record<string, unknown>, field: string, allowedAgents: string[]): string[] {
+  const given = strList(payload.agents, field, AGENT_ID, "an agent id", 32);
+  return given.length ? given : allowedAgents;
+}
+
+const DEFAULT_JUDGE =
+  "Several agents answered the same task independently.\n\nTask:\n{{input.task}}\n\nTheir answers:\n{{dependencies}}\n\n" +
+  "Decide which answer is correct (or best), say how far the answers agree, and give the final answer.";
+
+/** consensus: {task, agents: [>= 2 ids] | voters: n with capabilities, method: majority|judge, judge?: step} */
+function consensusSteps(payload: Record<string, unknown>, allowedAgents: string[], limits: WorkflowLimits, input: Record<string, unknown>): Built {
+  topLevel(payload, "consensus", ["task", "agents", "voters", "capabilities", "context", "method", "judge", "retries", "timeout_seconds_per_agent"]);
+  const task = str(payload.task, "payload.task", { required: true, max: MAX_TASK_CHARS });
+  const capabilities = strList(payload.capabilities, "payload.capabilities", CAPABILITY, "a capability name (e.g. code_generation)", 16);
+  const agents = pool(payload, "payload.agents", allowedAgents);
+  const voters = payload.voters === undefined ? agents.length : int(payload.voters, "payload.voters", 2, limits.maxFanOut);
+  if (agents.length === 0 && payload.voters === undefined) throw invalid("payload.agents", "list at least 2 agents to ask (or give voters: n with capabilities)");
+  if (voters < 2) throw invalid("payload.agents", "a consensus needs at least 2 agents");
+  if (agents.length === 0 && capabilities.length === 0) throw invalid("payload.capabilities", "name the capabilities voters need when no agents are listed");
+  if (voters > limits.maxFanOut) throw invalid("payload.agents", `asks ${voters} agents at once; this server allows at most ${limits.maxFanOut} (MESHAI_WORKFLOW_MAX_FAN_OUT)`);
+  if (payload.context !== undefined && !isObject(payload.context)) throw invalid("payload.context", "must be an object");
+  const method = payload.method === undefined ? (payload.judge !== undefined ? "judge" : "majority") : payload.method;
+  if (method !== "majority" && method !== "judge") throw invalid("payload.method", `must be "majority" or "judge", not ${JSON.stringify(method)}`);
+  if (method === "judge" && payload.judge === undefined) throw invalid("payload.judge", "is required with method judge: {agent: ...} or {capabilities: [...]}, optionally with its own task");
+  const retries = int(payload.retries, "payload.retries", 0, MAX_RETRIES);
+  const perAgent = int(payload.timeout_seconds_per_agent, "payload.timeout_seconds_per_agent", 1, limits.maxStepTimeoutSeconds);
+  input.task = task;
+  const fields = new Map<StepDefinition, string>();
+  const steps: StepDefinition[] = [];
+  for (let i = 0; i < voters; i++) {
+    const agent = agents.length ? agents[i % agents.length]! : "";
+    const step: StepDefinition = {
+      id: `voter${i + 1}`,
+      task: "{{input.task}}",
+      capabilities,
+      agent,
+      fallbackAgents: [],
+      timeoutSeconds: perAgent,
+      retries,
+      onError: "continue",
+      dependsOn: [],
+      context: (payload.context as Record<string, unknown>) ?? {},
+    };
+    steps.push(step);
+    fields.set(step, agents.length ? `payload.agents[${i % agents.length}]` : "payload.voters");
+  }
+  let judge: string | undefined;
+  if (method === "judge") {
+    const raw = isObject(payload.judge) ? { task: DEFAULT_JUDGE, ...payload.judge } : payload.judge;
+    const j = parseStep(raw, "payload.judge", "judge", limits, false);
+    j.dependsOn = steps.map((s) => s.id);
+    steps.push(j);
+    fields.set(j, "payload.judge");
+    judge = j.id;
+  }
+  return { steps, fields, outputSteps: [judge ?? steps[0]!.id], consensus: { method, voters: steps.filter((s) => s.id !== judge).map((s) => s.id), judge } };
+}
+
+/** map_reduce: {items: [...] | text + split, map: step with {{item}}, reduce?: step, agents?} */
+function mapReduceSteps(payload: Record<string, unknown>, allowedAgents: string[], limits: WorkflowLimits): Built {
+  topLevel(payload, "map_reduce", ["items", "text", "split", "map", "reduce", "agents"]);
+  let items: unknown[];
+  if (payload.items !== undefined) {
+    if (payload.text !== undefined) throw invalid("payload.text", "give either items or text (with split), not both");
+    if (!Array.isArray(payload.items)) throw invalid("payload.items", "must be an array (each item becomes one map step)");
+    items = payload.items;
+  } else {
+    const text = str(payload.text, "payload.text", { required: true, max: 1_000_000 });
+    const split = payload.split ?? "lines";
+    if (split !== "lines" && split !== "paragraphs") throw invalid("payload.split", `must be "lines" or "paragraphs", not ${JSON.stringify(split)}`);
+    items = (split === "lines" ? text.split(/\r?\n/) : text.split(/\r?\n\s*\r?\n/)).map((x) => x.trim()).filter(Boolean);
+  }
+  if (items.length === 0) throw invalid(payload.items !== undefined ? "payload.items" : "payload.text", "has no items to map");
+  if (items.length + 1 > limits.maxSteps) throw invalid(payload.items !== undefined ? "payload.items" : "payload.text", `has ${items.length} items; this server allows at most ${limits.maxSteps - 1} (MESHAI_WORKFLOW_MAX_STEPS)`);
+  if (payload.map === undefined) throw invalid("payload.map", "is required: a step whose task uses {{item}}, e.g. {\"task\": \"summarise: {{item}}\", \"capabilities\": [...]}");
+  const template = parseStep(payload.map, "payload.map", "map", limits, false);
+  const agents = template.agent ? [template.agent, ...template.fallbackAgents] : pool(payload, "payload.agents", allowedAgents);
+  const fields = new Map<StepDefinition, string>();
+  const steps = items.map((item, i) => {
+    // Items are spread over the agents in turn; the others stand by as fallbacks.
+    const rotated = agents.length ? [...agents.slice(i % agents.length), ...agents.slice(0, i % agents.length)] : [];
+    const step: StepDefinition = {
+      ...template,
+      id: `map${i + 1}`,
+      agent: rotated[0] ?? "",
+      fallbackAgents: rotated.slice(1),
+      vars: { item: typeof item === "string" ? item : JSON.stringify(item), index: String(i + 1) },
+      dependsOn: [],
+    };
+    fields.set(step, "payload.map");
+    return step;
+  });
+  let outputSteps = steps.map((s) => s.id);
+  if (payload.reduce !== undefined) {
+    const reduce = parseStep(payload.reduce, "payload.reduce", "reduce", limits, false);
+    reduce.dependsOn = steps.map((s) => s.id);
+    steps.push(reduce);
+    fields.set(reduce, "payload.reduce");
+    outputSteps = [reduce.id];
+  }
+  return { steps, fields, outputSteps };
+}
+
+const DEFAULT_PLAN =
+  "You are the manager of a team of agents. Break this task into at most {{max_subtasks}} independent sub-tasks that workers can do " +
+  "in parallel. Answer ONLY with a JSON array of strings, one sub-task each.\n\nTask:\n{{input.task}}";
+const DEFAULT_SYNTHESIS = "You are the manager. Your workers did the sub-tasks of this task:\n{{input.task}}\n\nTheir results:\n{{dependencies}}\n\nWrite the final answer.";
+
+/** hierarchical: {task, manager: {agent|capabilities}, workers?: {agents|capabilities}, max_subtasks?} */
+function hierarchicalSteps(payload: Record<string, unknown>, allowedAgents: string[], limits: WorkflowLimits, input: Record<string, unknown>): Built {
+  topLevel(payload, "hierarchical", ["task", "manager", "workers", "max_subtasks", "capabilities", "context"]);
+  const task = str(payload.task, "payload.task", { required: true, max: MAX_TASK_CHARS });
+  input.task = task;
+  // {task, capabilities} alone (what mesh_execute sends): agents with those capabilities manage and work.
+  const shared = payload.capabilities !== undefined ? { capabilities: payload.capabilities, ...(payload.context !== undefined ? { context: payload.context } : {}) } : undefined;
+  if (payload.manager === undefined && shared) payload = { ...payload, manager: shared, workers: payload.workers ?? shared };
+  if (!isObject(payload.manager)) throw invalid("payload.manager", "is required: {\"agent\": \"...\"} or {\"capabilities\": [...]}");
+  const maxSubtasks = int(payload.max_subtasks, "payload.max_subtasks", 1, Math.min(limits.maxFanOut, limits.maxSteps - 2)) || Math.min(5, limits.maxFanOut, limits.maxSteps - 2);
+  if (maxSubtasks < 1) throw invalid("payload", `MESHAI_WORKFLOW_MAX_STEPS (${limits.maxSteps}) leaves no room for workers`);
+  const { task: _ignored, ...managerRest } = payload.manager;
+  const plan = parseStep({ ...managerRest, task: DEFAULT_PLAN.replace("{{max_subtasks}}", String(maxSubtasks)) }, "payload.manager", "plan", limits, false);
+  const synth = parseStep({ ...managerRest, task: DEFAULT_SYNTHESIS }, "payload.manager", "synthesis", limits, false);
+  synth.dependsOn = [plan.id];
+  const workersRaw = payload.workers === undefined ? {} : payload.workers;
+  if (!isObject(workersRaw)) throw invalid("payload.workers", "must be an object: {\"agents\": [...]} or {\"capabilities\": [...]}");
+  const workerTemplate = parseStep({ ...workersRaw, task: "{{item}}" }, "payload.workers", "worker", limits, false);
+  const agents = workerTemplate.agent ? [workerTemplate.agent, ...workerTemplate.fallbackAgents] : allowedAgents;
+  if (agents.length === 0 && workerTemplate.capabilities.length === 0) throw invalid("payload.workers", "name the workers: {\"agents\": [...]} or {\"capabilities\": [...]}");
+  const fields = new Map<StepDefinition, string>([
+    [plan, "payload.manager"],
+    [synth, "payload.manager"],
+  ]);
+  return {
+    steps: [plan, synth],
+    fields,
+    outputSteps: [synth.id],
+    expand: { planStep: plan.id, synthStep: synth.id, maxSubtasks, worker: { ...workerTemplate, agent: "", fallbackAgents: [] }, agents },
+  };
+}
+
+/**
+ * Checks a SubmitWorkflow payload up front and turns it into steps with
+ * dependencies; throws InvalidArgument naming the bad field
+ * (e.g. "payload.steps[2].depends_on[0]: ..."). See docs/workflows.md.
+ */
+export function parseWorkflow(type: string, payload: Record<string, unknown>, allowedAgents: string[], limits: WorkflowLimits): WorkflowDefinition {
+  if (!(WORKFLOW_TYPES as readonly string[]).includes(type)) {
+    throw invalid("workflow_type", `${JSON.stringify(type)} is not a workflow type this server runs (${WORKFLOW_TYPES.join(", ")})`);
+  }
+  if (payload.input !== undefined && !isObject(payload.input)) throw invalid("payload.input", "must be an object (its fields are {{input.<field>}})");
+  const input = { ...((payload.input as Record<string, unknown>) ?? {}) };
+  if (JSON.stringify(input).length > 1_000_000) throw invalid("payload.input", "must be at most 1 MB of JSON");
+  const timeoutSeconds = int(payload.timeout_seconds, "payload.timeout_seconds", 1, limits.maxRunSeconds) || limits.maxRunSeconds;
+
+  const built =
+    type === "consensus"
+      ? consensusSteps(payload, allowedAgents, limits, input)
+      : type === "map_reduce"
+        ? mapReduceSteps(payload, allowedAgents, limits)
+        : type === "hierarchical"
+          ? hierarchicalSteps(payload, allowedAgents, limits, input)
+          : listedSteps(type, payload, limits);
+  const { steps, fields } = built;
+  const fieldOf = (s: StepDefinition) => fields.get(s) ?? "payload";
 
   const seen = new Map<string, number>();
-  steps.forEach((s, i) => {
-    const field = s.id === "aggregator" && type === "parallel" && i === steps.length - 1 && payload.aggregator !== undefined ? "payload.aggregator.id" : `payload.steps[${i}].id`;
-    if (seen.has(s.id)) throw invalid(field, `${JSON.stringify(s.id)} is used by another step too; step ids must be unique`);
-    seen.set(s.id, i);
-  });
-  const fieldOf = (s: StepDefinition) => (type === "parallel" && payload.aggregator !== undefined && s === steps.at(-1) ? "payload.aggregator" : `payload.steps[${seen.get(s.id)}]`);
+  for (const s of steps) {
+    if (seen.has(s.id)) throw invalid(`${fieldOf(s)}.id`, `${JSON.stringify(s.id)} is used by another step too; step ids must be unique`);
+    seen.set(s.id, seen.size);
+  }
   for (const s of steps) {
     s.dependsOn.forEach((d, j) => {
       if (!seen.has(d)) throw invalid(`${fieldOf(s)}.depends_on[${j}]`, `no step has the id ${JSON.stringify(d)}`);
@@ -258,8 +442,6 @@ export function parseWorkflow(type: string, payload: Record<string, unknown>, al
   if (type === "dag") {
     const width = widestLevel(steps);
     if (width > limits.maxFanOut) throw invalid("payload.steps", `fans out to ${width} steps at once; this server allows at most ${limits.maxFanOut} (MESHAI_WORKFLOW_MAX_FAN_OUT)`);
-    const depended = new Set(steps.flatMap((s) => s.dependsOn));
-    outputSteps = steps.filter((s) => !depended.has(s.id)).map((s) => s.id);
   }
 
   // Agents: a step's agents must be among the request's `agents` when it names any.
@@ -267,6 +449,9 @@ export function parseWorkflow(type: string, payload: Record<string, unknown>, al
     for (const a of [s.agent, ...s.fallbackAgents].filter(Boolean)) {
       if (allowedAgents.length && !allowedAgents.includes(a)) throw invalid(`${fieldOf(s)}.agent`, `${a} is not among the request's agents (${allowedAgents.join(", ")})`);
     }
+  }
+  for (const a of built.expand?.agents ?? []) {
+    if (allowedAgents.length && !allowedAgents.includes(a)) throw invalid("payload.workers.agents", `${a} is not among the request's agents (${allowedAgents.join(", ")})`);
   }
 
   // References: only to the workflow's input and to steps this one (transitively) waits for.
@@ -289,9 +474,12 @@ export function parseWorkflow(type: string, payload: Record<string, unknown>, al
       if (r.kind === "input" && r.path.length && !hasPath(input, r.path)) {
         throw invalid(field, `{{${r.text}}}: payload.input has no field ${r.path.join(".")}`);
       }
+      if (r.kind === "var" && !(s.vars && r.name in s.vars)) {
+        throw invalid(field, `{{${r.text}}} only means something in the map step of a map_reduce workflow`);
+      }
     }
   }
-  return { type, input, steps, timeoutSeconds, allowedAgents, outputSteps };
+  return { type, input, steps, timeoutSeconds, allowedAgents, outputSteps: built.outputSteps, ...(built.consensus ? { consensus: built.consensus } : {}), ...(built.expand ? { expand: built.expand } : {}) };
 }
 
 function hasPath(obj: unknown, path: string[]): boolean {

@@ -7,6 +7,7 @@ import { buildEvent, eventToJson, type TaskEventBus, type TaskEventInit } from "
 import type { Executor, TaskInput } from "../executor.js";
 import type { StepDefinition, WorkflowDefinition, WorkflowLimits } from "./definition.js";
 import type { StepRecord, WorkflowStore } from "./store.js";
+import { subtasksOf, tally } from "./decide.js";
 import { render } from "./template.js";
 
 export interface WorkflowRunnerOptions {
@@ -155,7 +156,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
     }
     const def = wf.definition;
     const rows = new Map((await store.steps(workflowId)).map((r) => [r.stepId, r]));
-    const total = def.steps.length;
+    let total = def.steps.length;
     const doneCount = () => [...rows.values()].filter((r) => r.state === "completed" || r.state === "failed" || r.state === "skipped").length;
     const deadlineAt = wf.deadlineAt ?? wf.createdAt + def.timeoutSeconds * 1000;
     const timer = setTimeout(() => live.controller.abort({ kind: "timeout", seconds: def.timeoutSeconds } satisfies Stop), Math.max(0, deadlineAt - clock.now()));
@@ -189,6 +190,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
       const tries = candidates.length * perCandidate;
       let attempts = row.attempts;
       let lastError = row.error;
+      let lastAgent: string | null = row.agentId ?? (s.agent || null);
       let child: TaskRecord | undefined;
 
       // A run in flight when the last process stopped: take its answer if it finished, else run that try again.
@@ -206,7 +208,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
       for (;;) {
         if (signal.aborted) return;
         if (!child) {
-          if (attempts >= tries) return fail(s, lastError || "the step failed");
+          if (attempts >= tries) return fail(s, lastError || "the step failed", lastAgent);
           attempts++;
           const agent = candidates[Math.floor((attempts - 1) / perCandidate)]!;
           const runs = row.runs + 1;
@@ -214,6 +216,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
             input: def.input,
             steps: new Map([...rows].map(([id, r]) => [id, { output: r.output ?? "", error: r.error, result: r.result }])),
             dependsOn: s.dependsOn,
+            vars: s.vars,
           };
           const text = render(s.task, scope);
           const remaining = Math.max(1, Math.ceil((deadlineAt - clock.now()) / 1000));
@@ -258,11 +261,40 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
         if (end.state === "completed") return complete(s, end);
         if (interrupted(end)) attempts = Math.max(0, attempts - 1);
         else lastError = end.error || `the step's task ended ${end.state}`;
+        lastAgent = end.agentId ?? lastAgent;
         child = undefined;
       }
     }
 
     async function complete(s: StepDefinition, child: TaskRecord) {
+      const x = def.expand;
+      if (x && s.id === x.planStep && !def.steps.some((d) => d.dependsOn.includes(s.id) && d.id !== x.synthStep)) {
+        // hierarchical: the manager's plan becomes worker steps (stored with the definition before the plan counts as done).
+        const subtasks = subtasksOf(child.output, x.maxSubtasks);
+        if (subtasks.length === 0) {
+          return fail(s, `the manager's plan listed no sub-tasks (expected a JSON array of strings or a numbered list): ${preview(child.output, 200)}`);
+        }
+        const workers: StepDefinition[] = subtasks.map((item, i) => {
+          const rotated = x.agents.length ? [...x.agents.slice(i % x.agents.length), ...x.agents.slice(0, i % x.agents.length)] : [];
+          return {
+            ...x.worker,
+            id: `worker${i + 1}`,
+            agent: rotated[0] ?? "",
+            fallbackAgents: rotated.slice(1),
+            dependsOn: [s.id],
+            vars: { item, index: String(i + 1) },
+            context: { ...x.worker.context, overall_task: def.input.task ?? "" },
+          };
+        });
+        const synth = def.steps.find((d) => d.id === x.synthStep)!;
+        def.steps.splice(def.steps.indexOf(synth), 0, ...workers);
+        synth.dependsOn = workers.map((w) => w.id);
+        await store.expand(workflowId, def, workers.map((w) => w.id), clock.now());
+        for (const w of workers) {
+          rows.set(w.id, { workflowId, stepId: w.id, state: "pending", attempts: 0, runs: 0, taskId: null, agentId: null, output: null, result: null, error: "", startedAt: null, endedAt: null });
+        }
+        total = def.steps.length;
+      }
       await stepEnded(
         s,
         { state: "completed", output: child.output, result: child.result, agentId: child.agentId, error: "" },
@@ -270,15 +302,16 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
       );
     }
 
-    async function fail(s: StepDefinition, error: string) {
+    async function fail(s: StepDefinition, error: string, agentId: string | null = null) {
       const why = clip(error);
+      const who = agentId ? { agentId } : {};
       if (s.onError === "fail") {
-        await stepEnded(s, { state: "failed", error }, `step ${s.id} failed: ${why}`);
+        await stepEnded(s, { state: "failed", error, ...who }, `step ${s.id} failed: ${why}`);
         live.controller.abort({ kind: "failed", message: `step ${s.id} failed (on_error fail): ${why}` } satisfies Stop);
       } else if (s.onError === "skip") {
-        await stepEnded(s, { state: "skipped", error }, `step ${s.id} skipped after it failed (on_error skip): ${why}`);
+        await stepEnded(s, { state: "skipped", error, ...who }, `step ${s.id} skipped after it failed (on_error skip): ${why}`);
       } else {
-        await stepEnded(s, { state: "failed", error }, `step ${s.id} failed; the workflow continues (on_error continue): ${why}`);
+        await stepEnded(s, { state: "failed", error, ...who }, `step ${s.id} failed; the workflow continues (on_error continue): ${why}`);
       }
     }
 
@@ -305,8 +338,13 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
         const unfinished = def.steps.filter((s) => !finished(s.id));
         if (unfinished.length) {
           live.controller.abort({ kind: "failed", message: `internal error: steps ${unfinished.map((s) => s.id).join(", ")} could not start` } satisfies Stop);
+        } else if (def.consensus && tally(def.consensus, rows).answered === 0) {
+          const t = tally(def.consensus, rows);
+          live.controller.abort({ kind: "failed", message: `consensus: none of the ${t.votes.length} agents answered (${def.consensus.voters.map((v) => `${v}: ${clip(rows.get(v)!.error)}`).join("; ")})` } satisfies Stop);
         } else {
-          const output = finalOutput(def, rows);
+          const t = def.consensus ? tally(def.consensus, rows) : undefined;
+          const output = t && t.method === "majority" ? t.majority_answer : finalOutput(def, rows);
+          const result = { ...summary(def, rows), ...(t ? { consensus: t } : {}) };
           const failed = def.steps.filter((s) => rows.get(s.id)!.state !== "completed").map((s) => `${s.id} ${rows.get(s.id)!.state}`);
           return await finish(
             workflowId,
@@ -314,12 +352,14 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
               type: "completed",
               state: "completed",
               output,
-              message: `workflow completed: ${total} step${total === 1 ? "" : "s"}${failed.length ? ` (${failed.join(", ")})` : ""}`,
-              data: summary(def, rows),
+              message: t
+                ? `consensus decided by ${t.decided_by}: ${Math.round(t.agreement * t.answered)} of ${t.answered} answering agents agree (agreement ${t.agreement})`
+                : `workflow completed: ${total} step${total === 1 ? "" : "s"}${failed.length ? ` (${failed.join(", ")})` : ""}`,
+              data: result,
               progress: total,
               total,
             },
-            { output, result: summary(def, rows) },
+            { output, result },
           );
         }
       }

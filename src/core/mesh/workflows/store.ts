@@ -100,6 +100,16 @@ export function createWorkflowStore(knex: Knex) {
       };
     },
 
+    /** A hierarchical workflow's new worker steps, with the definition that now holds them, in one transaction. */
+    async expand(workflowId: string, definition: WorkflowDefinition, newStepIds: string[], now: number): Promise<void> {
+      await knex.transaction(async (trx) => {
+        await trx("workflows").where({ task_id: workflowId }).update({ definition: toJson(definition), updated_at: now });
+        if (newStepIds.length) {
+          await trx("workflow_steps").insert(newStepIds.map((id) => ({ workflow_id: workflowId, step_id: id, state: "pending", attempts: 0, runs: 0, error: "" })));
+        }
+      });
+    },
+
     async steps(workflowId: string): Promise<StepRecord[]> {
       return (await knex("workflow_steps").where({ workflow_id: workflowId })).map(stepFromRow);
     },

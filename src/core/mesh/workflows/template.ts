@@ -6,6 +6,7 @@
  *   {{steps.<id>.result}}                         its structured result, as JSON
  *   {{previous.output}}                           the one step this step waits for
  *   {{dependencies}}                              every awaited step's output, headed "## <id>"
+ *   {{item}} / {{index}}                          a map_reduce map step's item and its number (1, 2, ...)
  * Anything else inside {{ }} is rejected when the workflow is submitted.
  */
 
@@ -13,7 +14,8 @@ export type Reference =
   | { kind: "input"; path: string[]; text: string }
   | { kind: "step"; step: string; field: "output" | "error" | "result"; text: string }
   | { kind: "previous"; field: "output" | "error" | "result"; text: string }
-  | { kind: "dependencies"; text: string };
+  | { kind: "dependencies"; text: string }
+  | { kind: "var"; name: "item" | "index"; text: string };
 
 const EXPR = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -28,8 +30,9 @@ function parse(text: string): Reference {
     return { kind: "previous", field: parts[1], text };
   }
   if (text === "dependencies") return { kind: "dependencies", text };
+  if (text === "item" || text === "index") return { kind: "var", name: text, text };
   throw new Error(
-    `{{${text}}} is not a reference; use {{input.<field>}}, {{steps.<id>.output}}, {{steps.<id>.error}}, {{steps.<id>.result}}, {{previous.output}} or {{dependencies}}`,
+    `{{${text}}} is not a reference; use {{input.<field>}}, {{steps.<id>.output}}, {{steps.<id>.error}}, {{steps.<id>.result}}, {{previous.output}}, {{dependencies}} or (map_reduce) {{item}}`,
   );
 }
 
@@ -44,6 +47,7 @@ export interface TemplateScope {
   steps: ReadonlyMap<string, { output: string; error: string; result: Record<string, unknown> | null }>;
   /** The steps this one waits for, in order. */
   dependsOn: string[];
+  vars?: Record<string, string>;
 }
 
 const show = (v: unknown): string => (v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v));
@@ -64,6 +68,8 @@ export function render(task: string, scope: TemplateScope): string {
         if (!s) return "";
         return r.field === "result" ? show(s.result) : s[r.field];
       }
+      case "var":
+        return scope.vars?.[r.name] ?? "";
       case "dependencies":
         return scope.dependsOn.map((id) => `## ${id}\n${scope.steps.get(id)?.output || `(no output${scope.steps.get(id)?.error ? `: ${scope.steps.get(id)!.error}` : ""})`}`).join("\n\n");
     }
