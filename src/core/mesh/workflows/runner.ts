@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { TaskEventType } from "../../../../gen/meshai/v1/mesh_pb.js";
 import type { Clock } from "../../clock.js";
@@ -316,6 +317,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
     }
 
     const inflight = new Map<string, Promise<void>>();
+    const stopped = new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
     try {
       while (!signal.aborted) {
         for (const s of def.steps) {
@@ -332,7 +334,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
           );
         }
         if (inflight.size === 0) break;
-        await Promise.race([...inflight.values(), new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }))]);
+        await Promise.race([...inflight.values(), stopped]);
       }
       if (!signal.aborted) {
         const unfinished = def.steps.filter((s) => !finished(s.id));
@@ -398,6 +400,8 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
   function launch(workflowId: string): void {
     if (running.has(workflowId)) return;
     const live: Live = { controller: new AbortController(), children: new Map(), done: Promise.resolve() };
+    // Every running step follows its child task on this signal.
+    setMaxListeners(limits.maxFanOut + 16, live.controller.signal);
     live.done = run(workflowId, live)
       .catch(async (e) => {
         if (live.controller.signal.reason?.kind === "shutdown") return;
