@@ -221,11 +221,11 @@ describe("the agent registry over gRPC", () => {
     expect(err.details).toMatch(/page_token/);
   });
 
-  it("answers RPCs that are not built yet with UNIMPLEMENTED and a message", async () => {
-    // SubmitWorkflow arrives with the workflows work; until then it says so.
+  it("refuses a malformed SubmitWorkflow with INVALID_ARGUMENT naming the field", async () => {
+    // SubmitWorkflow is implemented now (workflows); a payload without steps is a client mistake, not a 5xx.
     const err = await mesh("submitWorkflow", { workflowType: "sequential" }, await t.token("mcp:execute", "runner@example.com")).catch((e) => e);
-    expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
-    expect(err.details).toMatch(/SubmitWorkflow/);
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(decodeURIComponent(err.details)).toMatch(/^payload\.steps: is required/);
   });
 });
 

@@ -58,6 +58,10 @@ const meshRules: Record<keyof typeof MeshService.method, Rule> = {
   listTasks: "mcp:read",
   watchTask: "mcp:read",
   cancelTask: "mcp:execute",
+  putWorkflowTemplate: "mcp:manage",
+  getWorkflowTemplate: "mcp:read",
+  listWorkflowTemplates: "mcp:read",
+  deleteWorkflowTemplate: "mcp:manage",
 };
 
 const rules = new Map<string, Rule>();

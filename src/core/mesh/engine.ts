@@ -18,6 +18,7 @@ import { createRouter } from "./router.js";
 import type { WorkflowLimits } from "./workflows/definition.js";
 import { createWorkflowRunner, type WorkflowRunnerOptions } from "./workflows/runner.js";
 import { createWorkflowStore } from "./workflows/store.js";
+import { BUILTIN_TEMPLATES, createTemplateStore } from "./workflows/templates.js";
 
 export type MeshConfig = Pick<Config, "allowPrivateNetwork" | "healthCheckIntervalSeconds" | "taskTimeoutSeconds" | "maxTaskTimeoutSeconds"> &
   Partial<Pick<Config, "workflowMaxSteps" | "workflowMaxFanOut" | "workflowTimeoutSeconds">>;
@@ -73,6 +74,7 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
     limits: workflowLimits,
     options: { defaultStepTimeoutSeconds: config.taskTimeoutSeconds, ...options.workflows },
   });
+  const templates = createTemplateStore(db.knex);
   const cardFetch = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, timeoutMs: 10_000 });
   let started = false;
   return {
@@ -85,6 +87,8 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
     healthChecks,
     workflows,
     workflowLimits,
+    templates,
+    clock,
     maxTaskTimeoutSeconds: config.maxTaskTimeoutSeconds,
     /** Reads an A2A agent card (1.0 or 0.3) for RegisterAgent's card_url: name, description, skills. */
     async importCard(cardUrl: string) {
@@ -95,6 +99,7 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
       if (started) return;
       started = true;
       await executor.start();
+      for (const t of BUILTIN_TEMPLATES) await templates.ensure(t, clock.now());
       await workflows.start();
       healthChecks.start();
     },

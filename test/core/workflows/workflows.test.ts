@@ -198,7 +198,7 @@ describe("payloads are checked up front and errors name the bad field", () => {
     ["sequential", { steps: [{ task: "x", colour: "red" }] }, /payload\.steps\[0\]\.colour: unknown field/],
     ["dag", { steps: [{ id: "a", task: "x", depends_on: ["nope"] }] }, /payload\.steps\[0\]\.depends_on\[0\]: no step has the id "nope"/],
     ["dag", { steps: [{ id: "a", task: "x" }, { id: "a", task: "y" }] }, /payload\.steps\[1\]\.id: "a" is used by another step/],
-    ["teleport", { steps: [{ task: "x" }] }, /workflow_type: "teleport" is not a workflow type/],
+    ["teleport", { steps: [{ task: "x" }] }, /workflow_type: "teleport" is neither a workflow type \(sequential, parallel, dag, consensus, hierarchical, map_reduce\) nor a template/],
   ])("%s %j", async (type, payload, message) => {
     const e = await rejected(type, payload);
     expect(e.code).toBe(Code.InvalidArgument);
