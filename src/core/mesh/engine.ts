@@ -72,7 +72,7 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
     bus,
     clock,
     limits: workflowLimits,
-    options: { defaultStepTimeoutSeconds: config.taskTimeoutSeconds, ...options.workflows },
+    options: { defaultStepTimeoutSeconds: config.taskTimeoutSeconds, takeOverAtStart: db.dialect === "sqlite", ...options.workflows },
   });
   const templates = createTemplateStore(db.knex);
   const cardFetch = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, timeoutMs: 10_000 });

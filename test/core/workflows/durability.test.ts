@@ -9,6 +9,7 @@ import { issueServiceToken } from "../../../src/core/auth/service.js";
 import { type RunningCore, startCore } from "../../../src/core/server.js";
 import { testEnv } from "../../support/core.js";
 import { databaseTargets, type FreshPostgresDatabase, freshPostgresDatabase } from "../../support/postgres.js";
+import { freshEnv, removeDir, runCli, type Served, startServe } from "../../support/process.js";
 import { type ScriptedAgent, startScriptedAgent } from "./peers.js";
 
 const auth = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
@@ -102,3 +103,67 @@ for (const target of databaseTargets()) {
     });
   });
 }
+
+describe("a workflow survives its core process being killed (SIGKILL) mid-step and finishes when it starts again", () => {
+  let agent: ScriptedAgent;
+  let hold = true;
+  let dataDir = "";
+  const served: Served[] = [];
+
+  afterAll(async () => {
+    for (const s of served) await s.stop().catch(() => undefined);
+    await agent?.close();
+    removeDir(dataDir);
+  });
+
+  it("runs every step exactly once across the kill (SQLite: the next start takes the workflow over at once)", async () => {
+    agent = await startScriptedAgent(async (task) => {
+      if (task.startsWith("second") && hold) return new Promise(() => undefined);
+      return { output: `did ${task.split(" ")[0]}` };
+    });
+    const fresh = await freshEnv({
+      MESHAI_ALLOW_PRIVATE_NETWORK: "true",
+      MESHAI_HEALTH_CHECK_INTERVAL: "0",
+      MESHAI_ADMIN_EMAIL: "admin@example.com",
+      MESHAI_ADMIN_PASSWORD: "admin-password-1",
+    });
+    dataDir = fresh.dataDir;
+    const first = await startServe(["--role", "core"], { env: fresh.env });
+    served.push(first);
+    const issued = await runCli(["token", "create", "--user", "admin@example.com", "--scope", "mcp:read mcp:execute mcp:manage"], { env: fresh.env });
+    expect(issued.code).toBe(0);
+    const token = issued.stdout.trim();
+    const mesh1 = createClient(MeshService, createGrpcTransport({ baseUrl: first.coreUrl }));
+    await mesh1.registerAgent({ agent: { id: "survivor", name: "survivor", protocol: AgentProtocol.MESHAI_HTTP, endpoint: agent.url, capabilities: ["surviving"], maxConcurrentTasks: 8 } }, auth(token));
+    const { workflow } = await mesh1.submitWorkflow(
+      {
+        workflowType: "dag",
+        payload: {
+          steps: [
+            { id: "a", task: "first step", capabilities: ["surviving"] },
+            { id: "b", task: "second step after {{steps.a.output}}", depends_on: ["a"], capabilities: ["surviving"] },
+            { id: "c", task: "third step after {{steps.b.output}}", depends_on: ["b"], capabilities: ["surviving"] },
+          ],
+        } as JsonObject,
+      },
+      auth(token),
+    );
+    await agent.waitFor((x) => x.startsWith("second"));
+    first.child.kill("SIGKILL");
+    expect((await first.exited).signal).toBe("SIGKILL");
+    served.splice(served.indexOf(first), 1);
+
+    hold = false;
+    const second = await startServe(["--role", "core"], { env: fresh.env });
+    served.push(second);
+    const mesh2 = createClient(MeshService, createGrpcTransport({ baseUrl: second.coreUrl }));
+    const events: TaskEvent[] = [];
+    for await (const r of mesh2.watchTask({ id: workflow!.id, afterSeq: 0n }, auth(token))) events.push(r.event!);
+    const { task } = await mesh2.getTask({ id: workflow!.id }, auth(token));
+    expect(task!.state).toBe(TaskState.COMPLETED);
+    expect(task!.output).toBe("did third");
+    expect(agent.answered).toEqual(["first step", "second step after did first", "third step after did second"]);
+    expect(agent.received.filter((x) => x.startsWith("first"))).toHaveLength(1);
+    expect(events.filter((e) => e.type === TaskEventType.STEP_FINISHED).map((e) => e.stepId)).toEqual(["a", "b", "c"]);
+  }, 90_000);
+});

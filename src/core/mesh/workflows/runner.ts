@@ -18,9 +18,14 @@ export interface WorkflowRunnerOptions {
   staleAfterMs: number;
   /** The per-step timeout when a step sets none. */
   defaultStepTimeoutSeconds: number;
+  /**
+   * Take over every unfinished workflow at start, however fresh its heartbeat:
+   * right on SQLite, where one process serves, so the one before has died.
+   */
+  takeOverAtStart: boolean;
 }
 
-export const WORKFLOW_RUNNER_DEFAULTS: WorkflowRunnerOptions = { heartbeatMs: 5_000, staleAfterMs: 30_000, defaultStepTimeoutSeconds: 300 };
+export const WORKFLOW_RUNNER_DEFAULTS: WorkflowRunnerOptions = { heartbeatMs: 5_000, staleAfterMs: 30_000, defaultStepTimeoutSeconds: 300, takeOverAtStart: false };
 
 export interface WorkflowRunnerDeps {
   tasks: TaskRepository;
@@ -413,12 +418,13 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
   }
 
   /** Takes over the workflows nobody runs (released at shutdown, or whose process died) and resumes them. */
-  async function resumeOrphans(): Promise<void> {
+  async function resumeOrphans(atStart = false): Promise<void> {
     if (closed) return;
     const now = clock.now();
-    for (const id of await store.claimable(now - o.staleAfterMs)) {
+    const staleBefore = atStart && o.takeOverAtStart ? Number.MAX_SAFE_INTEGER : now - o.staleAfterMs;
+    for (const id of await store.claimable(staleBefore)) {
       if (running.has(id) || closed) continue;
-      if (!(await store.claim(id, runnerId, now, now - o.staleAfterMs))) continue;
+      if (!(await store.claim(id, runnerId, now, staleBefore))) continue;
       const steps = await store.steps(id);
       const done = steps.filter((s) => s.state === "completed" || s.state === "failed" || s.state === "skipped").length;
       try {
@@ -442,7 +448,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
   return {
     /** Resumes the workflows a stopped process left unfinished and starts the heartbeat. */
     async start(): Promise<void> {
-      await resumeOrphans();
+      await resumeOrphans(true);
       timer = setInterval(() => void tick().catch(() => undefined), o.heartbeatMs);
       timer.unref();
     },
