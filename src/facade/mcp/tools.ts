@@ -306,14 +306,15 @@ const meshExecute: ToolSpec = {
     "Runs a task on the best-suited MeshAI agent and waits for its answer. Describe the task in words; MeshAI " +
     "infers the capabilities it needs (or pass `capabilities`, e.g. ['security_analysis']), routes it to an agent " +
     "and returns the agent's output, which agent ran it, why it was chosen, and the task id. Restrict the choice " +
-    "with `agents` (ids from list_agents). Set `workflow` (sequential, parallel or dag) to run it as a one-step " +
-    "workflow instead. Progress is reported while it runs; long tasks can also run as MCP tasks.",
+    "with `agents` (ids from list_agents). Set `workflow` to run it as a workflow instead: e.g. consensus (several " +
+    "agents answer, the majority wins), hierarchical (a manager splits it for workers) or sequential. Progress is " +
+    "reported while it runs; long tasks can also run as MCP tasks.",
   scope: "mcp:execute",
   input: z.object({
     task: z.string().min(1).max(20_000).describe("What to do, in words"),
     capabilities: stringList("Required capabilities, e.g. text_generation, code_generation, data_analysis, reasoning").optional(),
     agents: stringList("Only these agent ids may run it, in order of preference").optional(),
-    workflow: z.string().min(1).max(100).optional().describe("Run as a workflow of this type (sequential, parallel or dag) instead of one agent call"),
+    workflow: z.string().min(1).max(100).optional().describe("Run as a workflow of this type (sequential, consensus, hierarchical, ...) instead of one agent call"),
     context: jsonObject.optional().describe("Extra context passed to the agent"),
   }),
   output: runOut,
@@ -326,7 +327,12 @@ const meshExecute: ToolSpec = {
         const { workflow } = await ctx.core.mesh.submitWorkflow(
           {
             workflowType: args.workflow!,
-            payload: { task: args.task, capabilities: args.capabilities ?? [], context: args.context ?? {} } as JsonObject,
+            payload: {
+              task: args.task,
+              ...(args.capabilities ? { capabilities: args.capabilities } : {}),
+              ...(args.agents ? { agents: args.agents } : {}), // consensus: the voters
+              ...(args.context ? { context: args.context } : {}),
+            } as JsonObject,
             agents: args.agents ?? [],
           },
           callOptions(ctx, signal),
@@ -354,15 +360,17 @@ const submitWorkflow: ToolSpec = {
   name: "submit_workflow",
   title: "Submit a multi-agent workflow",
   description:
-"Starts a multi-agent workflow. `workflow_type` is sequential (steps in order, each can use the one before " +
-    "as {{steps.<id>.output}}), parallel (all steps at once, optional `aggregator` step after them) or dag (steps " +
-    "with `id` and `depends_on`). `payload` is {steps: [{task, capabilities?, agent?, depends_on?}], aggregator?} " +
-    "or just {task} for one step. Returns the workflow id at once; when you follow it (progress token or MCP " +
-    "task) it reports each step and returns the final output. Check on it later with get_task.",
+"Starts a multi-agent workflow. `workflow_type` and its `payload`: sequential {steps} (in order; a step's task " +
+    "can use {{previous.output}}); parallel {steps, aggregator?}; dag {steps with id and depends_on}; consensus " +
+    "{task, agents or voters+capabilities, method: majority|judge}; hierarchical {task, manager, workers}; " +
+    "map_reduce {items, map: step using {{item}}, reduce?}; or a template name (code-review, debug-and-fix, " +
+    "data-report, or one found with search type workflows) with its parameters as payload. A step is {task, " +
+    "capabilities?, agent?}. Returns the workflow id at once; when you follow it (progress token or MCP task) it " +
+    "reports each step and returns the final output. Check on it later with get_task.",
   scope: "mcp:execute",
   input: z.object({
-    workflow_type: z.string().min(1).max(100).describe("sequential, parallel or dag"),
-    payload: jsonObject.describe("{steps: [{task, capabilities?, agent?, depends_on?}], aggregator?} or {task}"),
+    workflow_type: z.string().min(1).max(100).describe("sequential, parallel, dag, consensus, hierarchical, map_reduce, or a template name"),
+    payload: jsonObject.describe("The type's fields, e.g. {steps: [{task, capabilities?}]}, or a template's parameters"),
     agents: stringList("Only these agents may take part").optional(),
   }),
   output: z.object({
