@@ -231,11 +231,9 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
             capabilities: s.capabilities,
             agents: agent ? [agent] : def.allowedAgents,
             framework: "",
-            context: {
-              ...s.context,
-              workflow: { id: workflowId, type: def.type, step_id: s.id, attempt: attempts },
-              ...(s.dependsOn.length ? { previous_outputs: Object.fromEntries(s.dependsOn.map((d) => [d, preview(rows.get(d)!.output ?? "", 20_000)])) } : {}),
-            },
+            // Only the step's own context: adapters such as A2A and LLMs put the context into the prompt,
+            // so earlier outputs travel only where the task text asks for them ({{...}}).
+            context: s.context,
             timeoutSeconds: Math.min(s.timeoutSeconds || o.defaultStepTimeoutSeconds, remaining),
             idempotencyKey: childKey(workflowId, s.id, runs),
           };
