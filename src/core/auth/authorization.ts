@@ -245,9 +245,12 @@ export function createAuthorization(deps: AuthorizationDeps) {
       for (const s of scopes) {
         if (!isScope(s)) return errorRedirect(base, "invalid_scope", `scope: ${s.slice(0, 100)} is not a scope of this platform`);
       }
-      if (client.scope) {
-        // A client registered for fewer scopes is offered only those (RFC 6749 3.3: the
-        // token response's scope says what was granted); none of them -> invalid_scope.
+      if (client.scope && client.registration === "admin") {
+        // A client an administrator limited to fewer scopes is offered only those (RFC 6749
+        // 3.3: the token response's scope says what was granted); none of them -> invalid_scope.
+        // A self-registered client's `scope` only says what it expected to ask for: MCP
+        // clients register with the first challenge's scope and later step up, and the
+        // user's consent decides what they get.
         const allowed = new Set(client.scope.split(" "));
         scopes = scopes.filter((s) => allowed.has(s));
         if (scopes.length === 0) return errorRedirect(base, "invalid_scope", "scope: none of the requested scopes is registered for this client");

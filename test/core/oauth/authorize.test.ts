@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseTargets } from "../../support/postgres.js";
-import { PASSWORD, type OAuthCore, REDIRECT, authorize, exchange, oauthCodeOf, pkce, publicClient, startOAuthCore } from "./support.js";
+import { ADMIN_EMAIL, PASSWORD, type OAuthCore, REDIRECT, authorize, exchange, oauthCodeOf, pkce, publicClient, startOAuthCore } from "./support.js";
 
 const { challenge } = pkce();
 
@@ -87,12 +87,24 @@ for (const target of databaseTargets()) {
       expect(await errorRedirect({ scope: "mcp:read admin:everything" })).toBe("invalid_scope");
     });
 
-    it("offers a client registered for fewer scopes only those; none of them is invalid_scope", async () => {
-      const narrow = await publicClient(t, { scope: "mcp:read openid" }, "127.0.0.14");
+    it("offers a client an administrator limited to fewer scopes only those; none of them is invalid_scope", async () => {
+      const admin = await t.core.platform.users.byEmail(ADMIN_EMAIL);
+      const manage = await t.core.platform.accessTokens.issue({ subject: admin!.id, userId: admin!.id, clientId: "test", scope: "mcp:manage", audience: t.core.platform.config.mcpResource, ttlSeconds: 60 });
+      const created = await t.auth.createClient(
+        { metadata: { client_name: "Limited", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none", scope: "mcp:read openid" } as never },
+        { headers: { authorization: `Bearer ${manage.token}` } },
+      );
+      const narrow = created.client!.clientId;
       const res = await t.auth.startAuthorization({ clientId: narrow, redirectUri: REDIRECT, responseType: "code", scope: "mcp:read mcp:execute", codeChallenge: challenge, codeChallengeMethod: "S256" });
       expect((res.next.value as { scopes: { scope: string }[] }).scopes.map((s) => s.scope)).toEqual(["mcp:read"]);
       const none = await t.auth.startAuthorization({ clientId: narrow, redirectUri: REDIRECT, responseType: "code", scope: "mcp:execute", codeChallenge: challenge, codeChallengeMethod: "S256" });
       expect(new URL(none.next.value as string).searchParams.get("error")).toBe("invalid_scope");
+    });
+
+    it("lets a self-registered client step up beyond the scope it registered with (MCP clients register with the first challenge's scope)", async () => {
+      const dcr = await publicClient(t, { scope: "mcp:read" }, "127.0.0.14");
+      const res = await t.auth.startAuthorization({ clientId: dcr, redirectUri: REDIRECT, responseType: "code", scope: "mcp:read mcp:execute", codeChallenge: challenge, codeChallengeMethod: "S256" });
+      expect((res.next.value as { scopes: { scope: string }[] }).scopes.map((s) => s.scope)).toEqual(["mcp:read", "mcp:execute"]);
     });
 
     it("redirects with invalid_target for a resource that is not the platform's", async () => {
