@@ -65,6 +65,22 @@ export async function run(): Promise<void> {
     const endpoint = `http://127.0.0.1:${(agent.server.address() as AddressInfo).port}`;
     await mesh.registerAgent({ agent: { id: "instant", name: "instant", protocol: AgentProtocol.MESHAI_HTTP, endpoint, capabilities: ["bench_instant"], maxConcurrentTasks: 100 } }, { headers });
 
+    // Reference: the same 20 calls as plain ExecuteTask tasks one after another (the engine's own per-task cost).
+    {
+      const walls: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const t0 = performance.now();
+        for (let j = 0; j < 20; j++) {
+          for await (const r of mesh.executeTask({ task: "plain", agents: ["instant"] }, { headers })) {
+            if (r.event?.type === TaskEventType.FAILED) throw new Error(r.event.message);
+          }
+        }
+        if (i > 0) walls.push(performance.now() - t0);
+      }
+      walls.sort((a, b) => a - b);
+      console.log(`${`20 ExecuteTask calls in a row (${core.platform.db.dialect})`.padEnd(44)} wall p50 ${percentile(walls, 50).toFixed(0).padStart(5)} ms   (${(percentile(walls, 50) / 20).toFixed(1)} ms/task, reference)`);
+    }
+
     const cases = [
       { name: "sequential, 20 steps", type: "sequential", payload: { steps: Array.from({ length: 20 }, (_, i) => ({ id: `s${i + 1}`, task: i === 0 ? "start" : "next after {{previous.output}}", agent: "instant" })) } },
       { name: "parallel, 50 wide", type: "parallel", payload: { steps: Array.from({ length: 50 }, (_, i) => ({ id: `p${i + 1}`, task: `branch ${i + 1}`, agent: "instant" })) } },

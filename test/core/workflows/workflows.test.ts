@@ -244,6 +244,22 @@ describe("on_error decides what a failed step does to the workflow", () => {
     expect(agents.writer!.received).not.toContain("after-fail");
   });
 
+  it("fail in a parallel branch cancels the branches still running", async () => {
+    const stuck = await addAgent("stuck", ["stuck_work"], () => new Promise(() => undefined));
+    await addAgent("broken-too", ["breaking_too"], () => ({ fail: "also on fire" }));
+    const wf = await submit("parallel", { steps: [{ id: "hang", task: "hang on", capabilities: ["stuck_work"] }, { id: "bad", task: "break later", agent: "broken-too" }] });
+    await stuck.waitFor((x) => x === "hang on");
+    const events = await watch(wf.id);
+    const { task } = await mesh.getTask({ id: wf.id }, auth(alice));
+    expect(task!.state).toBe(TaskState.FAILED);
+    expect(task!.error).toMatch(/step bad failed/);
+    expect((task!.result as any).steps.hang.state).toBe("skipped");
+    expect(last(events).type).toBe(TaskEventType.FAILED);
+    await expect.poll(() => stuck.aborted).toEqual(["hang on"]);
+    const children = (await mesh.listTasks({ kind: TaskKind.TASK, pageSize: 200 }, auth(alice))).tasks.filter((x) => x.parentId === wf.id && x.input === "hang on");
+    expect(children.map((c) => TaskState[c.state])).toEqual(["CANCELLED"]);
+  });
+
   it("skip: the step is marked skipped and the workflow goes on", async () => {
     const { task } = await run("sequential", { steps: [{ id: "bad", task: "break", agent: "broken", on_error: "skip" }, { id: "after", task: "after-skip [{{previous.output}}]", capabilities: ["writing"] }] });
     expect(task.state).toBe(TaskState.COMPLETED);

@@ -175,7 +175,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
     async function stepEnded(s: StepDefinition, patch: Partial<StepRecord> & Pick<StepRecord, "state">, message: string) {
       const row = rows.get(s.id)!;
       Object.assign(row, patch, { endedAt: clock.now() });
-      await store.updateStep(workflowId, s.id, { ...patch, endedAt: row.endedAt });
+      await store.updateStep(workflowId, s.id, { ...patch, taskId: row.taskId, endedAt: row.endedAt });
       await emit(workflowId, {
         type: "step_finished",
         state: "executing",
@@ -201,7 +201,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
 
       // A run in flight when the last process stopped: take its answer if it finished, else run that try again.
       if (row.state === "running" && row.runs > 0) {
-        const c = row.taskId ? await tasks.byId(row.taskId) : await tasks.byIdempotencyKey(task!.owner, childKey(workflowId, s.id, row.runs));
+        const c = await tasks.byIdempotencyKey(task!.owner, childKey(workflowId, s.id, row.runs));
         if (c && c.state === "completed") return complete(s, c);
         if (c && !isTerminal(c.state) && executor.isRunningHere(c.id)) child = c;
         else if (c && !isTerminal(c.state)) {
@@ -242,8 +242,8 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
           Object.assign(row, { state: "running", attempts, runs, startedAt, error: "" });
           await store.updateStep(workflowId, s.id, { state: "running", attempts, runs, startedAt });
           const { task: c } = await executor.submit(task!.owner, input, { parentId: workflowId });
+          // Not written now (a restart finds the child by its key); stored with the step's end.
           row.taskId = c.id;
-          await store.updateStep(workflowId, s.id, { taskId: c.id });
           child = c;
           const who = agent ? `agent ${agent}` : s.capabilities.length ? `an agent with ${s.capabilities.join(", ")}` : "the best agent for it";
           try {
@@ -301,7 +301,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
       }
       await stepEnded(
         s,
-        { state: "completed", output: child.output, result: child.result, agentId: child.agentId, error: "" },
+        { state: "completed", output: child.output, result: child.result, agentId: child.agentId, error: "", taskId: child.id },
         `step ${s.id} completed${child.agentId ? ` by ${child.agentId}` : ""} (${doneCount() + 1} of ${total} steps done)`,
       );
     }
