@@ -1,54 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { type OAuthClientProvider, UnauthorizedError, auth } from "@modelcontextprotocol/sdk/client/auth.js";
+import { UnauthorizedError, auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClientSite, type OAuthStack, launchBrowser, signInAndDecide, startClientSite, startOAuthStack } from "../oauth/harness.js";
-
-/** What an MCP client keeps between runs: its registration, tokens and the PKCE verifier. */
-class MemoryProvider implements OAuthClientProvider {
-  information?: OAuthClientInformationMixed;
-  saved?: OAuthTokens;
-  verifier = "";
-  lastState = "";
-  authorizationUrl?: URL;
-  constructor(readonly redirectUrl: string) {}
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "MCP end-to-end client",
-      redirect_uris: [this.redirectUrl],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  state() {
-    return (this.lastState = randomBytes(16).toString("base64url"));
-  }
-  clientInformation() {
-    return this.information;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.information = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
+import { MemoryProvider } from "../../support/mcp-oauth-provider.js";
 
 // The whole path a person takes in ChatGPT-like client, with the MCP SDK's client doing the OAuth
 // dance on its own: 401 -> discovery -> DCR -> PKCE -> Chromium sign-in and consent -> tools ->
@@ -71,7 +27,7 @@ beforeAll(async () => {
   [stack, site, browser] = await Promise.all([startOAuthStack({ MESHAI_ACCESS_TOKEN_TTL: "3" }), startClientSite(), launchBrowser()]);
   await stack.addUser(USER.email, USER.password, { name: "Nina" });
   page = await browser.newPage();
-  provider = new MemoryProvider(site.redirectUri);
+  provider = new MemoryProvider(site.redirectUri, "MCP end-to-end client");
 });
 afterAll(async () => {
   await client?.close().catch(() => undefined);

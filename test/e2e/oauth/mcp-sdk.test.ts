@@ -1,56 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { type OAuthClientProvider, auth, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
+import { auth, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClientSite, type OAuthStack, launchBrowser, signInAndDecide, startClientSite, startOAuthStack } from "./harness.js";
-
-/** An MCP client's OAuth state, kept in memory the way a desktop client keeps it on disk. */
-class MemoryProvider implements OAuthClientProvider {
-  information?: OAuthClientInformationMixed;
-  saved?: OAuthTokens;
-  verifier = "";
-  lastState = "";
-  authorizationUrl?: URL;
-
-  constructor(readonly redirectUrl: string) {}
-
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "MCP SDK test client",
-      redirect_uris: [this.redirectUrl],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  state() {
-    return (this.lastState = randomBytes(16).toString("base64url"));
-  }
-  clientInformation() {
-    return this.information;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.information = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
+import { MemoryProvider } from "../../support/mcp-oauth-provider.js";
 
 // The MCP SDK's own client auth flow, from a 401 at the MCP resource to refreshed tokens, against the real servers.
 let stack: OAuthStack;
