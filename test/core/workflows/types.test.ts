@@ -119,9 +119,9 @@ describe(`on ${target.name}`, () => {
       expect((task.result as any).order).toEqual(["map1", "map2", "map3"]);
     });
 
-    it("rejects a map step without items and {{item}} outside a map step", async () => {
+    it("rejects a map_reduce without items and a malformed reference in the map step", async () => {
       expect((await rejected("map_reduce", { items: [], map: { task: "{{item}}" } })).rawMessage).toMatch(/payload\.items: has no items/);
-      expect((await rejected("sequential", { steps: [{ task: "{{item}}" }] })).rawMessage).toMatch(/payload\.steps\[0\]\.task: \{\{item\}\} only means something in the map step/);
+      expect((await rejected("map_reduce", { items: ["a"], map: { task: "{{steps.x}} {{item}}" } })).rawMessage).toMatch(/payload\.map\.task: \{\{steps\.x\}\} is not a valid reference/);
     });
   });
 

@@ -114,7 +114,13 @@ describe(`on ${target.name}`, () => {
       expect(wfs.map((w) => w.id)).toContain(wf.id);
     });
 
-    it("accepts {task} alone as a one-step workflow (what mesh_execute sends)", async () => {
+    it("leaves {{...}} that is not a reference as it is (code in a task may use braces)", async () => {
+    const { task } = await run("sequential", { steps: [{ task: "review <li v-for='item in items'>{{ item.name }}</li> {{ message }}", capabilities: ["writing"] }] });
+    expect(task.state).toBe(TaskState.COMPLETED);
+    expect(task.output).toBe("WROTE[review <li v-for='item in items'>{{ item.name }}</li> {{ message }}]");
+  });
+
+  it("accepts {task} alone as a one-step workflow (what mesh_execute sends)", async () => {
       const { task } = await run("sequential", { task: "just this", capabilities: ["writing"] });
       expect(task.state).toBe(TaskState.COMPLETED);
       expect(task.output).toBe("WROTE[just this]");
@@ -199,7 +205,8 @@ describe(`on ${target.name}`, () => {
       ["sequential", { steps: [{ task: "ok", retries: 99 }] }, /payload\.steps\[0\]\.retries: must be a whole number from 0 to 5/],
       ["sequential", { steps: [{ task: "use {{steps.later.output}}" }, { id: "later", task: "x" }] }, /payload\.steps\[0\]\.task: \{\{steps\.later\.output\}\} refers to step later, which this step does not wait for/],
       ["sequential", { steps: [{ task: "{{input.missing}}" }], input: { there: 1 } }, /payload\.steps\[0\]\.task: .*no field missing/],
-      ["sequential", { steps: [{ task: "{{secrets.key}}" }] }, /payload\.steps\[0\]\.task: \{\{secrets\.key\}\} is not a reference/],
+      ["sequential", { steps: [{ task: "{{step.draft.output}}" }] }, /payload\.steps\[0\]\.task: \{\{step\.draft\.output\}\} is not a valid reference/],
+    ["sequential", { steps: [{ task: "{{steps.draft}}" }] }, /payload\.steps\[0\]\.task: \{\{steps\.draft\}\} is not a valid reference/],
       ["sequential", { steps: [{ task: "x", depends_on: ["y"] }] }, /payload\.steps\[0\]\.depends_on: only dag/],
       ["sequential", { steps: [{ task: "x", colour: "red" }] }, /payload\.steps\[0\]\.colour: unknown field/],
       ["dag", { steps: [{ id: "a", task: "x", depends_on: ["nope"] }] }, /payload\.steps\[0\]\.depends_on\[0\]: no step has the id "nope"/],

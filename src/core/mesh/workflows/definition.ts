@@ -388,7 +388,7 @@ function hierarchicalSteps(payload: Record<string, unknown>, allowedAgents: stri
   if (!isObject(workersRaw)) throw invalid("payload.workers", "must be an object: {\"agents\": [...]} or {\"capabilities\": [...]}");
   const workerTemplate = parseStep({ ...workersRaw, task: "{{item}}" }, "payload.workers", "worker", limits, false);
   const agents = workerTemplate.agent ? [workerTemplate.agent, ...workerTemplate.fallbackAgents] : allowedAgents;
-  if (agents.length === 0 && workerTemplate.capabilities.length === 0) throw invalid("payload.workers", "name the workers: {\"agents\": [...]} or {\"capabilities\": [...]}");
+  // Neither agents nor capabilities: each sub-task is routed by the capabilities inferred from its text.
   const fields = new Map<StepDefinition, string>([
     [plan, "payload.manager"],
     [synth, "payload.manager"],
@@ -474,9 +474,7 @@ export function parseWorkflow(type: string, payload: Record<string, unknown>, al
       if (r.kind === "input" && r.path.length && !hasPath(input, r.path)) {
         throw invalid(field, `{{${r.text}}}: payload.input has no field ${r.path.join(".")}`);
       }
-      if (r.kind === "var" && !(s.vars && r.name in s.vars)) {
-        throw invalid(field, `{{${r.text}}} only means something in the map step of a map_reduce workflow`);
-      }
+
     }
   }
   return { type, input, steps, timeoutSeconds, allowedAgents, outputSteps: built.outputSteps, ...(built.consensus ? { consensus: built.consensus } : {}), ...(built.expand ? { expand: built.expand } : {}) };

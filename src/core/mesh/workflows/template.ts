@@ -7,7 +7,9 @@
  *   {{previous.output}}                           the one step this step waits for
  *   {{dependencies}}                              every awaited step's output, headed "## <id>"
  *   {{item}} / {{index}}                          a map_reduce map step's item and its number (1, 2, ...)
- * Anything else inside {{ }} is rejected when the workflow is submitted.
+ * Other {{...}} text is left as it is (code in a task may use braces), but a
+ * malformed or misspelt reference ({{steps.a}}, {{step.a.output}}) is refused
+ * when the workflow is submitted; {{item}} outside a map step is plain text.
  */
 
 export type Reference =
@@ -20,25 +22,37 @@ export type Reference =
 const EXPR = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const NAME = /^[A-Za-z0-9_-]+$/;
 
-function parse(text: string): Reference {
+const ROOTS = new Set(["input", "steps", "previous", "dependencies", "item", "index"]);
+/** Heads that look like a misspelt reference: refused with a hint rather than left as text. */
+const NEAR_MISSES = new Set(["step", "prev", "inputs", "deps", "dependency", "output", "outputs", "previous_output", "result", "results"]);
+
+/**
+ * A reference, or null for {{...}} that is not one (left as it is: task texts
+ * quote Vue, Jinja or Handlebars code). Throws on a malformed or misspelt reference.
+ */
+function parse(text: string): Reference | null {
   const parts = text.split(".");
-  if (parts[0] === "input" && parts.slice(1).every((p) => NAME.test(p))) return { kind: "input", path: parts.slice(1), text };
-  if (parts[0] === "steps" && parts.length === 3 && NAME.test(parts[1]!) && (parts[2] === "output" || parts[2] === "error" || parts[2] === "result")) {
+  const head = parts[0]!;
+  if (!ROOTS.has(head) && !NEAR_MISSES.has(head)) return null;
+  // {{item.name}}, {{index + 1}}: template code being quoted, not ours.
+  if ((head === "item" || head === "index") && parts.length > 1) return null;
+  if (head === "input" && parts.slice(1).every((p) => NAME.test(p))) return { kind: "input", path: parts.slice(1), text };
+  if (head === "steps" && parts.length === 3 && NAME.test(parts[1]!) && (parts[2] === "output" || parts[2] === "error" || parts[2] === "result")) {
     return { kind: "step", step: parts[1]!, field: parts[2], text };
   }
-  if (parts[0] === "previous" && parts.length === 2 && (parts[1] === "output" || parts[1] === "error" || parts[1] === "result")) {
+  if (head === "previous" && parts.length === 2 && (parts[1] === "output" || parts[1] === "error" || parts[1] === "result")) {
     return { kind: "previous", field: parts[1], text };
   }
   if (text === "dependencies") return { kind: "dependencies", text };
   if (text === "item" || text === "index") return { kind: "var", name: text, text };
   throw new Error(
-    `{{${text}}} is not a reference; use {{input.<field>}}, {{steps.<id>.output}}, {{steps.<id>.error}}, {{steps.<id>.result}}, {{previous.output}}, {{dependencies}} or (map_reduce) {{item}}`,
+    `{{${text}}} is not a valid reference; use {{input.<field>}}, {{steps.<id>.output}}, {{steps.<id>.error}}, {{steps.<id>.result}}, {{previous.output}}, {{dependencies}} or (map_reduce) {{item}}`,
   );
 }
 
-/** The references in a task text; throws on one that is not in the language. */
+/** The references in a task text; throws on a malformed one. */
 export function referencesOf(task: string): Reference[] {
-  return [...task.matchAll(EXPR)].map((m) => parse(m[1]!));
+  return [...task.matchAll(EXPR)].map((m) => parse(m[1]!)).filter((r): r is Reference => r !== null);
 }
 
 /** What a reference can see when a step starts. */
@@ -53,8 +67,9 @@ export interface TemplateScope {
 const show = (v: unknown): string => (v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v));
 
 export function render(task: string, scope: TemplateScope): string {
-  return task.replace(EXPR, (_, inner: string) => {
+  return task.replace(EXPR, (whole: string, inner: string) => {
     const r = parse(inner.trim());
+    if (!r || (r.kind === "var" && !scope.vars)) return whole;
     switch (r.kind) {
       case "input": {
         let cur: unknown = scope.input;
