@@ -64,6 +64,64 @@ describe("workflows over real A2A agents (@a2a-js/sdk servers on loopback)", () 
     expect(events.filter((e) => e.type === TaskEventType.OUTPUT && e.stepId === "s").length).toBeGreaterThan(0);
   });
 
+  async function runToEnd(workflowType: string, payload: object) {
+    const { workflow } = await mesh.submitWorkflow({ workflowType, payload: payload as JsonObject }, auth(alice));
+    const events = await watch(workflow!.id);
+    const { task } = await mesh.getTask({ id: workflow!.id }, auth(alice));
+    return { task: task!, events };
+  }
+
+  it("a sequential workflow over A2A agents hands each step's output to the next", async () => {
+    const { task } = await runToEnd("sequential", {
+      steps: [
+        { id: "one", task: "first", agent: "a2a-poller" },
+        { id: "two", task: "then [{{previous.output}}]", agent: "a2a-streamer" },
+      ],
+    });
+    expect(task.state).toBe(TaskState.COMPLETED);
+    expect(task.output).toBe("Hello from A2A, you said: then [Hello from A2A, you said: first]");
+  });
+
+  it("a parallel workflow over A2A agents gathers every branch in its aggregator", async () => {
+    const { task, events } = await runToEnd("parallel", {
+      steps: [
+        { id: "left", task: "left", agent: "a2a-streamer" },
+        { id: "right", task: "right", agent: "a2a-poller" },
+      ],
+      aggregator: { id: "merge", task: "merge {{dependencies}}", agent: "a2a-poller" },
+    });
+    expect(task.state).toBe(TaskState.COMPLETED);
+    expect(task.output).toContain("you said: left");
+    expect(task.output).toContain("you said: right");
+    expect(new Set(events.filter((e) => e.type === TaskEventType.STEP_FINISHED).map((e) => e.stepId))).toEqual(new Set(["left", "right", "merge"]));
+  });
+
+  it("a map_reduce workflow maps items over A2A agents in turn and reduces them", async () => {
+    const { task } = await runToEnd("map_reduce", {
+      items: ["apples", "pears", "plums"],
+      map: { task: "count {{item}}" },
+      agents: ["a2a-streamer", "a2a-poller"],
+      reduce: { task: "total {{dependencies}}", agent: "a2a-poller" },
+    });
+    expect(task.state).toBe(TaskState.COMPLETED);
+    for (const fruit of ["apples", "pears", "plums"]) expect(task.output).toContain(`count ${fruit}`);
+    expect(streamer.log.received.some((r) => r.startsWith("count "))).toBe(true);
+    expect(poller.log.received.some((r) => r.startsWith("count "))).toBe(true);
+  });
+
+  it("a hierarchical workflow runs the A2A manager's planned sub-tasks on A2A workers, then synthesises", async () => {
+    const { task, events } = await runToEnd("hierarchical", {
+      task: '["inspect module a", "inspect module b"]',
+      manager: { agent: "a2a-poller" },
+      workers: { agents: ["a2a-streamer"] },
+    });
+    expect(task.state).toBe(TaskState.COMPLETED);
+    const workerSteps = new Set(events.filter((e) => e.type === TaskEventType.STEP_STARTED).map((e) => e.stepId));
+    expect(workerSteps.size).toBeGreaterThanOrEqual(3);
+    expect(streamer.log.received.some((r) => r.includes("inspect module a"))).toBe(true);
+    expect(streamer.log.received.some((r) => r.includes("inspect module b"))).toBe(true);
+  });
+
   it("consensus across two A2A agents shows their agreement", async () => {
     const { workflow } = await mesh.submitWorkflow({ workflowType: "consensus", payload: { task: "same question", agents: ["a2a-streamer", "a2a-poller"] } as JsonObject }, auth(alice));
     await watch(workflow!.id);
