@@ -7,7 +7,8 @@ import {
   TaskEventType,
   TaskState,
 } from "../../../gen/meshai/v1/mesh_pb.js";
-import type { TaskStateName } from "../store/tasks.js";
+import type { Clock } from "../clock.js";
+import type { TaskPatch, TaskRepository, TaskStateName } from "../store/tasks.js";
 
 /** Stored `type` column <-> TaskEventType: "accepted" <-> ACCEPTED. */
 export type TaskEventName = "accepted" | "routed" | "progress" | "output" | "completed" | "failed" | "cancelled" | "retry" | "step_started" | "step_finished";
@@ -93,3 +94,26 @@ export function createTaskEventBus() {
 }
 
 export type TaskEventBus = ReturnType<typeof createTaskEventBus>;
+
+/**
+ * The one way a task or workflow event is emitted: stored with the next
+ * per-task seq in one transaction with the task's state (and `patch`), and
+ * only then published to live watchers.
+ */
+export function createEventEmitter(deps: { tasks: TaskRepository; bus: TaskEventBus; clock: Clock }) {
+  return async function emit(taskId: string, init: TaskEventInit, patch: TaskPatch = {}): Promise<TaskEvent> {
+    let event: TaskEvent | undefined;
+    const at = deps.clock.now();
+    await deps.tasks.appendEvent(
+      taskId,
+      at,
+      (seq) => {
+        event = buildEvent(taskId, seq, at, init);
+        return { type: init.type, json: eventToJson(event) };
+      },
+      { state: init.state, ...patch },
+    );
+    deps.bus.publish(event!);
+    return event!;
+  };
+}

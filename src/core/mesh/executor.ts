@@ -9,7 +9,7 @@ import type { AgentRecord } from "../store/agents.js";
 import { isTerminal, TaskEndedError, type TaskPatch, type TaskRecord, type TaskRepository } from "../store/tasks.js";
 import type { AgentSnapshot } from "./agent-snapshot.js";
 import { type Breakers, CallAbortedError } from "./breaker.js";
-import { buildEvent, eventFromJson, eventToJson, isTerminalEvent, type TaskEventBus, type TaskEventInit } from "./events.js";
+import { createEventEmitter, eventFromJson, isTerminalEvent, type TaskEventBus, type TaskEventInit } from "./events.js";
 import { NoRouteError, type Router, type StrategyName } from "./router.js";
 
 /** Output kept per task (stored and sent); an agent that streams more is stopped. */
@@ -150,21 +150,7 @@ export function createExecutor(deps: ExecutorDeps) {
   };
 
   /** Stores an event (one transaction with its task's last_seq), then publishes it. */
-  async function emit(taskId: string, init: TaskEventInit, patch: TaskPatch = {}): Promise<TaskEvent> {
-    let event: TaskEvent | undefined;
-    const at = clock.now();
-    await tasks.appendEvent(
-      taskId,
-      at,
-      (seq) => {
-        event = buildEvent(taskId, seq, at, init);
-        return { type: init.type, json: eventToJson(event) };
-      },
-      { state: init.state, ...patch },
-    );
-    bus.publish(event!);
-    return event!;
-  }
+  const emit = createEventEmitter({ tasks, bus, clock });
 
   async function recordOutcome(agentId: string, ok: boolean, ms: number) {
     snapshot.noteOutcome(agentId, ok, ms);

@@ -4,7 +4,7 @@ import { TaskEventType } from "../../../../gen/meshai/v1/mesh_pb.js";
 import type { Clock } from "../../clock.js";
 import { newId } from "../../ids.js";
 import { isTerminal, TaskEndedError, type TaskPatch, type TaskRecord, type TaskRepository } from "../../store/tasks.js";
-import { buildEvent, eventToJson, type TaskEventBus, type TaskEventInit } from "../events.js";
+import { createEventEmitter, type TaskEventBus, type TaskEventInit } from "../events.js";
 import type { Executor, TaskInput } from "../executor.js";
 import type { StepDefinition, WorkflowDefinition, WorkflowLimits } from "./definition.js";
 import type { StepRecord, WorkflowStore } from "./store.js";
@@ -78,20 +78,7 @@ export function createWorkflowRunner(deps: WorkflowRunnerDeps) {
   let ticks = 0;
   let closed = false;
 
-  async function emit(taskId: string, init: TaskEventInit, patch: TaskPatch = {}): Promise<void> {
-    let event;
-    const at = clock.now();
-    await tasks.appendEvent(
-      taskId,
-      at,
-      (seq) => {
-        event = buildEvent(taskId, seq, at, init);
-        return { type: init.type, json: eventToJson(event) };
-      },
-      { state: init.state, ...patch },
-    );
-    bus.publish(event!);
-  }
+  const emit = createEventEmitter({ tasks, bus, clock });
 
   async function finish(taskId: string, init: TaskEventInit, patch: TaskPatch): Promise<void> {
     try {
