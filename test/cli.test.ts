@@ -85,6 +85,15 @@ describe("migrate creates the SQLite file on an empty data dir, reports the sche
   });
 });
 
+describe("commands started together on a fresh data dir all bring the schema up (no migration race)", () => {
+  it("four concurrent migrate commands all succeed, exactly one applies the migrations", async () => {
+    const { env } = await setup();
+    const runs = await Promise.all([1, 2, 3, 4].map(() => runCli(["migrate"], { env })));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    expect(runs.filter((r) => r.stdout.startsWith("applied ")).length).toBe(1);
+  });
+});
+
 describe("user add creates a user (password from stdin), refuses duplicates, short passwords and bad emails", () => {
   let env: Env;
   beforeAll(async () => {

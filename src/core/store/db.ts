@@ -67,8 +67,20 @@ export function openDatabase(options: DatabaseOptions): Database {
     knex,
     dialect,
     async migrate() {
-      const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
-      return applied;
+      // Processes starting together on a fresh database (replicas, CLI commands) race to
+      // create knex's own bookkeeping tables before its migration lock exists; the loser
+      // sees "already exists" (or a busy/locked error) and simply tries again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
+          return applied;
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          const race = /already exists|duplicate key|SQLITE_BUSY|database is locked|Migration table is already locked/i.test(message);
+          if (!race || attempt >= 10) throw e;
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+        }
+      }
     },
     async ping() {
       try {
