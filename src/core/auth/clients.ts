@@ -37,6 +37,22 @@ const DOC_AUTH_METHODS: readonly AuthMethod[] = ["none", "private_key_jwt"];
  * Client ID Metadata Documents (fetched, validated and cached), lookups,
  * deletion and the reaping of abandoned dynamic registrations.
  */
+/** The columns a client takes straight from its validated metadata, whichever way it registered. */
+function validatedFields(v: ReturnType<typeof validateClientMetadata>) {
+  return {
+    name: v.name,
+    redirectUris: v.redirectUris,
+    tokenEndpointAuthMethod: v.tokenEndpointAuthMethod,
+    grantTypes: v.grantTypes,
+    responseTypes: v.responseTypes,
+    scope: v.scope,
+    jwksUri: v.jwksUri,
+    jwks: v.jwks,
+    clientUri: v.clientUri,
+    logoUri: v.logoUri,
+  };
+}
+
 export function createClientRegistry(deps: ClientRegistryDeps) {
   const { clients, clock } = deps;
 
@@ -53,16 +69,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
     const client: ClientRecord = {
       clientId: newId(kind === "admin" ? "app" : "dcr"),
       secretHash: secret ? hashSecret(secret) : null,
-      name: v.name,
-      redirectUris: v.redirectUris,
-      tokenEndpointAuthMethod: v.tokenEndpointAuthMethod,
-      grantTypes: v.grantTypes,
-      responseTypes: v.responseTypes,
-      scope: v.scope,
-      jwksUri: v.jwksUri,
-      jwks: v.jwks,
-      clientUri: v.clientUri,
-      logoUri: v.logoUri,
+      ...validatedFields(v),
       registration: kind,
       metadata: v.metadata,
       createdAt: now,
@@ -108,16 +115,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
     const client: ClientRecord = {
       clientId,
       secretHash: null,
-      name: v.name,
-      redirectUris: v.redirectUris,
-      tokenEndpointAuthMethod: v.tokenEndpointAuthMethod,
-      grantTypes: v.grantTypes,
-      responseTypes: v.responseTypes,
-      scope: v.scope,
-      jwksUri: v.jwksUri,
-      jwks: v.jwks,
-      clientUri: v.clientUri,
-      logoUri: v.logoUri,
+      ...validatedFields(v),
       registration: "metadata_document",
       metadata: { client_id: clientId, ...v.metadata },
       createdAt: cached?.createdAt ?? now,
