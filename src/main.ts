@@ -2,8 +2,10 @@ import { Command, Option } from "commander";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { issueServiceToken } from "./core/auth/service.js";
 import { startCore } from "./core/server.js";
-import { openPlatform, type Platform } from "./core/platform.js";
 import { openDatabase } from "./core/store/db.js";
+import { addAgentAdminCommands } from "./cli/agent-commands.js";
+import { readPassword, UsageError, withPlatform } from "./cli/support.js";
+import { addTaskCommands } from "./cli/task-commands.js";
 import { startFacade } from "./facade/server.js";
 
 /**
@@ -89,6 +91,16 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       });
   }
   user
+    .command("admin <user>")
+    .description("make a user (by email or id) an administrator, who may hold mcp:manage; --remove takes it back")
+    .option("--remove", "remove the administrator role instead", false)
+    .action(async (who: string, opts: { remove: boolean }) => {
+      await withPlatform(config(), async (p) => {
+        const u = await p.accounts.update(who, { admin: !opts.remove });
+        console.log(`${u.email} is ${u.admin ? "an administrator" : "no longer an administrator"}`);
+      });
+    });
+  user
     .command("passwd <user>")
     .description("set a user's password (by email or id)")
     .option("--password <password>", "the new password (prefer --password-stdin)")
@@ -158,7 +170,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
     });
   client
     .command("list")
-    .description("list OAuth clients")
+    .description("list OAuth clients: id, how registered (dynamic, metadata_document, admin), auth method, last use, name, redirect URIs")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
       await withPlatform(config(), async (p) => {
@@ -169,7 +181,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
         }
         for (const c of rows) {
           const used = c.lastUsedAt ? new Date(c.lastUsedAt).toISOString() : "never used";
-          console.log(`${c.clientId}\t${c.registration}\t${c.tokenEndpointAuthMethod}\t${used}\t${c.name}`);
+          console.log(`${c.clientId}\t${c.registration}\t${c.tokenEndpointAuthMethod}\t${used}\t${c.name}\t${c.redirectUris.join(" ") || "-"}`);
         }
       });
     });
@@ -264,9 +276,15 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
   agent
     .command("list")
     .description("list agents with their health and statistics")
-    .action(async () => {
+    .option("--json", "print JSON (credentials only as has_credentials)")
+    .action(async (opts: { json?: boolean }) => {
       await withPlatform(config(), async (p) => {
-        for (const a of await p.registry.list({ includeDisabled: true })) {
+        const rows = await p.registry.list({ includeDisabled: true });
+        if (opts.json) {
+          console.log(JSON.stringify(rows.map(({ credentials, ...a }) => ({ ...a, hasCredentials: credentials !== null })), null, 2));
+          return;
+        }
+        for (const a of rows) {
           const total = a.successCount + a.failureCount;
           console.log(`${a.id}\t${a.protocol}\t${a.health}\t${a.capabilities.join(",")}\t${total ? `${Math.round((a.successCount / total) * 100)}% of ${total}` : "no tasks"}\t${a.enabled ? "" : "disabled"}`);
         }
@@ -291,6 +309,9 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       });
     });
 
+  addAgentAdminCommands(agent, config);
+  addTaskCommands(program, config);
+
   const keys = program.command("keys").description("manage the token signing keys");
   keys
     .command("rotate")
@@ -305,27 +326,6 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
     });
 
   return program;
-}
-
-class UsageError extends Error {}
-
-async function readPassword(opts: { password?: string; passwordStdin?: boolean }): Promise<string> {
-  if (opts.password !== undefined) return opts.password;
-  if (opts.passwordStdin) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
-  }
-  throw new UsageError("give the password with --password-stdin (or --password)");
-}
-
-async function withPlatform(config: Config, fn: (p: Platform) => Promise<void>): Promise<void> {
-  const platform = await openPlatform(config);
-  try {
-    await fn(platform);
-  } finally {
-    await platform.db.close();
-  }
 }
 
 async function serve(config: Config, role: "all" | "core" | "facade"): Promise<void> {

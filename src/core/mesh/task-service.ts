@@ -14,6 +14,18 @@ function seesAll(p: Principal): boolean {
 }
 
 /**
+ * Ends a running task or workflow with `reason` (a workflow: its running steps
+ * are stopped and the rest skipped). The one cancel path of CancelTask and
+ * `meshai task cancel`; a task another process runs is ended in the table,
+ * which that process notices.
+ */
+export async function stopTask(mesh: MeshEngine, t: TaskRecord, reason: string): Promise<void> {
+  if (isTerminal(t.state)) return;
+  if (t.kind === "workflow") await mesh.workflows.cancel(t.id, reason);
+  else await mesh.executor.cancel(t.id, reason);
+}
+
+/**
  * ExecuteTask, WatchTask, GetTask, ListTasks and CancelTask over the mesh
  * engine. A task belongs to the token's subject; another caller gets
  * NotFound for it, so task ids leak nothing.
@@ -73,6 +85,7 @@ export function createTaskHandlers(mesh: MeshEngine): Partial<ServiceImpl<typeof
         owner: seesAll(p) ? undefined : p.subject,
         kind: req.kind === TaskKind.UNSPECIFIED ? undefined : taskKindName(req.kind),
         state: taskStateName(req.state) || undefined,
+        parentId: req.parentId || undefined,
         offset,
         limit: size + 1,
       });
@@ -84,12 +97,7 @@ export function createTaskHandlers(mesh: MeshEngine): Partial<ServiceImpl<typeof
     async cancelTask(req, ctx) {
       const t = await visibleTask(ctx, req.id);
       if (req.reason.length > 500) throw new ConnectError("reason: must be at most 500 characters", Code.InvalidArgument);
-      if (!isTerminal(t.state)) {
-        const reason = req.reason || `cancelled by ${principalOf(ctx).subject}`;
-        // A workflow: stop its running steps and skip the rest.
-        if (t.kind === "workflow") await mesh.workflows.cancel(t.id, reason);
-        else await executor.cancel(t.id, reason);
-      }
+      await stopTask(mesh, t, req.reason || `cancelled by ${principalOf(ctx).subject}`);
       return { task: taskMessage((await tasks.byId(t.id)) ?? t) };
     },
   };

@@ -106,6 +106,8 @@ export interface TaskListFilter {
   owner?: string;
   kind?: string;
   state?: string;
+  /** Only the steps of this workflow, oldest first. */
+  parentId?: string;
   offset: number;
   limit: number;
 }
@@ -152,9 +154,11 @@ export function createTaskRepository(knex: Knex) {
       return row ? fromRow(row) : undefined;
     },
 
-    /** Newest first; one extra row tells the caller whether another page exists. */
+    /** Newest first (a workflow's steps: oldest first); one extra row tells the caller whether another page exists. */
     async list(filter: TaskListFilter): Promise<TaskRecord[]> {
-      let q = knex("tasks").orderBy("created_at", "desc").orderBy("id", "desc");
+      const order = filter.parentId ? "asc" : "desc";
+      let q = knex("tasks").orderBy("created_at", order).orderBy("id", order);
+      if (filter.parentId) q = q.where({ parent_id: filter.parentId });
       if (filter.owner !== undefined) q = q.where({ owner: filter.owner });
       if (filter.kind) q = q.where({ kind: filter.kind });
       if (filter.state) q = q.where({ state: filter.state });
