@@ -1,6 +1,7 @@
 import Koa, { type Middleware } from "koa";
 import { Router } from "@koa/router";
 import type { Config } from "../config.js";
+import { adminRoutes } from "./admin/routes.js";
 import { bodyParser } from "./body.js";
 import type { CoreClients } from "./core-client.js";
 import { defaultServerErrorLog, errorHandler, type ServerErrorLog } from "./error-handler.js";
@@ -29,7 +30,7 @@ export type RouteModule = (router: Router, deps: RouteDeps) => void;
  *   mcpRoutes        /v1/mcp
  *   adminRoutes      /admin
  */
-export const routeModules: readonly RouteModule[] = [healthRoutes, discoveryRoutes, oauthRoutes, mcpRoutes, docsRoutes];
+export const routeModules: readonly RouteModule[] = [healthRoutes, discoveryRoutes, oauthRoutes, mcpRoutes, docsRoutes, adminRoutes];
 
 export interface AppOptions extends RouteDeps {
   /** Extra route modules mounted after `routeModules` (tests, experiments). */

@@ -7,6 +7,7 @@ import type { CodeRepository } from "../store/codes.js";
 import type { AuthorizationParams, InteractionRecord, InteractionRepository } from "../store/interactions.js";
 import type { UserRecord, UserRepository } from "../store/users.js";
 import type { ClientRegistry } from "./clients.js";
+import { CONSOLE_CLIENT, consoleParams } from "./console.js";
 import type { Grants } from "./grants.js";
 import { accessDenied, invalidRequest, oauthError } from "./oauth-errors.js";
 import { decoyHash, verifyPassword } from "./passwords.js";
@@ -287,10 +288,21 @@ export function createAuthorization(deps: AuthorizationDeps) {
       return afterLogin(params, client, live.user, live.session.createdAt);
     },
 
+    /**
+     * A sign-in to the admin console: already signed in, straight to `next`
+     * (the console checks the user is an administrator); otherwise the login
+     * page of an interaction no client is part of, which ends at `next`.
+     */
+    async startConsole(next: string, sessionToken: string): Promise<Next> {
+      const params = consoleParams(next);
+      if (await sessions.find(sessionToken)) return { kind: "redirect", url: params.redirectUri };
+      return openInteraction(params, CONSOLE_CLIENT);
+    },
+
     /** An open interaction, for rendering its page (never its CSRF token). */
     async get(id: string, sessionToken: string): Promise<InteractionView> {
       const record = await liveInteraction(id);
-      const client = await deps.registry.find(record.clientId);
+      const client = record.params.console ? CONSOLE_CLIENT : await deps.registry.find(record.clientId);
       if (!client) throw new ConnectError("interaction: its client no longer exists", Code.FailedPrecondition);
       let user: UserRecord | undefined;
       if (record.userId) user = await deps.users.byId(record.userId);
@@ -319,6 +331,10 @@ export function createAuthorization(deps: AuthorizationDeps) {
       await deps.throttle.loginSucceeded(email);
       const session = await sessions.open(user, { remoteAddress: req.remoteAddress, userAgent: req.userAgent });
       await deps.users.update(user.id, { lastLoginAt: session.createdAt }, session.createdAt);
+      if (record.params.console) {
+        await interactions.finish(record.id);
+        return { sessionToken: session.token, sessionExpiresAt: session.expiresAt, next: { kind: "redirect", url: record.params.redirectUri } as Next };
+      }
       const client = await deps.registry.require(record.clientId);
       const params = { ...record.params, prompt: record.params.prompt.filter((p) => p !== "login") };
       const next = await afterLogin(params, client, user, session.createdAt, record);
@@ -328,6 +344,7 @@ export function createAuthorization(deps: AuthorizationDeps) {
     /** Records the consent decision and answers with the redirect back to the client. */
     async decide(req: { interactionId: string; csrfToken: string; sessionToken: string; approve: boolean }): Promise<string> {
       const record = await openWithCsrf(req.interactionId, req.csrfToken);
+      if (record.params.console) throw new ConnectError("interaction: a console sign-in has no consent step", Code.FailedPrecondition);
       const live = await sessions.require(req.sessionToken);
       if (!record.userId || record.userId !== live.session.userId) {
         throw accessDenied("session_token: this consent belongs to another login; start again from your app");

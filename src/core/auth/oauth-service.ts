@@ -49,7 +49,7 @@ export function clientMessage(c: ClientRecord): Client {
   });
 }
 
-function interactionMessage(v: InteractionView): Interaction {
+export function interactionMessage(v: InteractionView): Interaction {
   return create(InteractionSchema, {
     id: v.id,
     csrfToken: v.csrfToken,

@@ -39,6 +39,9 @@ const authRules: Record<keyof typeof AuthService.method, Rule> = {
   setPassword: "mcp:manage",
   listGrants: "mcp:read",
   revokeGrant: "mcp:read",
+  // The login session token in the request is the credential.
+  startConsoleSignIn: "public",
+  createConsoleToken: "public",
 };
 
 const meshRules: Record<keyof typeof MeshService.method, Rule> = {

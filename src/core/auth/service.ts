@@ -22,6 +22,7 @@ import type { UserAccounts } from "./users.js";
 import type { UserRepository } from "../store/users.js";
 import type { OAuth } from "./oauth.js";
 import { createOAuthRpcs } from "./oauth-service.js";
+import { createConsoleRpcs } from "./console-service.js";
 
 export interface AuthServiceDeps {
   issuer: string;
@@ -89,6 +90,7 @@ export function createAuthService(deps: AuthServiceDeps): Partial<ServiceImpl<ty
 
   return {
     ...(deps.oauth && deps.users ? createOAuthRpcs(deps.oauth, deps.users) : {}),
+    ...(deps.oauth ? createConsoleRpcs(deps.oauth, accessTokens, deps.issuer) : {}),
 
     async getServerMetadata() {
       return create(GetServerMetadataResponseSchema, {

@@ -13,6 +13,8 @@ export interface AuthorizationParams {
   nonce: string;
   /** The prompt values that still apply (login is dropped once the user logged in). */
   prompt: string[];
+  /** A sign-in to the admin console: no OAuth client; after login the browser goes to `redirectUri`, a local /admin path. */
+  console?: boolean;
 }
 
 export interface InteractionRecord {

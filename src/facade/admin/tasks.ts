@@ -1,0 +1,4 @@
+import type { ConsoleRoutes } from "./kit.js";
+
+/** Placeholder until Console B lands this section (see /work/coord/CONSOLE-CONTRACT.md). */
+export const taskConsole: ConsoleRoutes = () => {};

@@ -1,0 +1,5 @@
+import type { Router } from "@koa/router";
+import type { RouteDeps } from "../app.js";
+import type { ConsoleFrame } from "./frame.js";
+
+export function userConsole(_router: Router, _deps: RouteDeps, _frame: ConsoleFrame): void {}
