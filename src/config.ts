@@ -1,4 +1,5 @@
 import path from "node:path";
+import { DEFAULT_METRICS_ALLOW, parseAllowList } from "./observability/allow-list.js";
 
 /**
  * The whole environment contract as one typed object. Every process role
@@ -39,7 +40,10 @@ export interface Config {
   allowPrivateNetwork: boolean;
   /** Dynamically registered OAuth clients unused for this many days are deleted. */
   clientReapDays: number;
+  /** MESHAI_LOG_LEVEL: the least severe level written as a JSON line on stdout. */
   logLevel: "silent" | "error" | "warn" | "info" | "debug";
+  /** MESHAI_METRICS_ALLOW: the address ranges (CIDRs) that may read /metrics; others get 403. */
+  metricsAllow: string[];
   /** Seconds between background agent health checks; 0 turns them off. */
   healthCheckIntervalSeconds: number;
   /** Default and largest per-task time limit, in seconds. */
@@ -157,6 +161,14 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("MESHAI_LOG_LEVEL", "silent, error, warn, info or debug", logLevel);
   }
 
+  const metricsAllowRaw = env.MESHAI_METRICS_ALLOW ?? DEFAULT_METRICS_ALLOW;
+  try {
+    parseAllowList(metricsAllowRaw);
+  } catch (e) {
+    throw new ConfigError("MESHAI_METRICS_ALLOW", `comma-separated IP addresses or CIDR ranges (${(e as Error).message})`, metricsAllowRaw);
+  }
+  const metricsAllow = metricsAllowRaw.split(",").map((s) => s.trim()).filter(Boolean);
+
   return {
     host,
     httpPort,
@@ -176,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowPrivateNetwork: bool(env, "MESHAI_ALLOW_PRIVATE_NETWORK", false),
     clientReapDays: positiveInt(env, "MESHAI_CLIENT_REAP_DAYS", 30, "a whole number of days above 0"),
     logLevel,
+    metricsAllow,
     healthCheckIntervalSeconds: nonNegativeInt(env, "MESHAI_HEALTH_CHECK_INTERVAL", 60, "a whole number of seconds (0 turns checks off)"),
     taskTimeoutSeconds: positiveInt(env, "MESHAI_TASK_TIMEOUT", 300, "a whole number of seconds above 0"),
     maxTaskTimeoutSeconds: positiveInt(env, "MESHAI_MAX_TASK_TIMEOUT", 3600, "a whole number of seconds above 0"),

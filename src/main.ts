@@ -7,6 +7,7 @@ import { addAgentAdminCommands } from "./cli/agent-commands.js";
 import { readPassword, UsageError, withPlatform } from "./cli/support.js";
 import { addTaskCommands } from "./cli/task-commands.js";
 import { startFacade } from "./facade/server.js";
+import { createObservability } from "./observability/observability.js";
 
 /**
  * The `meshai` command. `serve` runs the platform; the admin commands work on
@@ -329,15 +330,18 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
 }
 
 async function serve(config: Config, role: "all" | "core" | "facade"): Promise<void> {
+  // One logger and one metrics registry for the process: in "all" both halves share them.
+  const observability = createObservability(config);
+  const log = observability.logger.child({ component: "serve" });
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
   const stopAll = async () => {
-    for (const s of stops.reverse()) await s().catch((e: unknown) => console.error(`meshai: ${String(e)}`));
+    for (const s of stops.reverse()) await s().catch((err: unknown) => log.error({ err }, "shutdown step failed"));
   };
   const onSignal = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: shutting down`);
+    log.info({ signal }, "shutting down");
     void stopAll().then(() => process.exit(0));
   };
   process.once("SIGINT", () => onSignal("SIGINT"));
@@ -345,8 +349,9 @@ async function serve(config: Config, role: "all" | "core" | "facade"): Promise<v
 
   try {
     if (role !== "facade") {
-      const core = await startCore(config);
+      const core = await startCore(config, { observability });
       stops.push(() => core.close());
+      log.info({ url: core.url, dialect: core.platform.db.dialect }, "core listening");
       console.log(`MeshAI core (gRPC, gRPC-Web, Connect) on ${core.url}  [${core.platform.db.dialect}]`);
       const admin = core.bootstrap.createdAdmin;
       if (admin?.generatedPassword) {
@@ -357,8 +362,9 @@ async function serve(config: Config, role: "all" | "core" | "facade"): Promise<v
       }
     }
     if (role !== "core") {
-      const facade = await startFacade(config);
+      const facade = await startFacade(config, undefined, { observability });
       stops.push(() => facade.close());
+      log.info({ url: facade.url, issuer: config.issuer }, "facade listening");
       console.log(`MeshAI HTTP facade on ${facade.url}`);
       console.log(`  issuer        ${config.issuer}`);
       console.log(`  MCP endpoint  ${config.mcpResource}`);

@@ -53,6 +53,12 @@ describe("architecture rule 1: facade and core stay apart", () => {
     expect(violations("src/core", "src/facade", facadeStack)).toEqual([]);
   });
 
+  it("src/observability, which both halves import, imports neither half, Koa, the MCP SDK nor a database client", () => {
+    expect(tsFiles("src/observability").length).toBeGreaterThan(0);
+    const neutral = new RegExp(`${databaseClients.source}|${facadeStack.source}`);
+    expect([...violations("src/observability", "src/core", neutral), ...violations("src/observability", "src/facade", neutral)]).toEqual([]);
+  });
+
   it("the scanner sees every import form it checks", () => {
     const sample = `
       import knex from "knex";

@@ -15,6 +15,7 @@ import { createAgentRepository } from "./store/agents.js";
 import { type Database, openDatabase } from "./store/db.js";
 import { createSessionRepository } from "./store/sessions.js";
 import { createSigningKeyRepository } from "./store/signing-keys.js";
+import { type CoreTelemetry, observeVerifier, quietTelemetry } from "./telemetry.js";
 import { createUserRepository } from "./store/users.js";
 
 export type PlatformConfig = Pick<
@@ -29,17 +30,21 @@ export type PlatformConfig = Pick<
  * The core's domain, wired once over one database: what the RPC services and
  * the CLI both use, so a CLI command and its RPC run the very same code.
  */
-export function createPlatform(config: PlatformConfig, db: Database, clock: Clock = systemClock) {
+export function createPlatform(config: PlatformConfig, db: Database, clock: Clock = systemClock, telemetry: CoreTelemetry = quietTelemetry()) {
   const users = createUserRepository(db.knex);
   const keys = createKeyRing(createSigningKeyRepository(db.knex), clock);
-  const accessTokens = createAccessTokens({
-    issuer: config.issuer,
-    resources: config.resources,
-    keys,
-    tokens: createAccessTokenRepository(db.knex),
-    users,
-    clock,
-  });
+  // Every refusal is counted and logged with its reason (the one verifier, observed).
+  const accessTokens = observeVerifier(
+    createAccessTokens({
+      issuer: config.issuer,
+      resources: config.resources,
+      keys,
+      tokens: createAccessTokenRepository(db.knex),
+      users,
+      clock,
+    }),
+    telemetry,
+  );
   const sessionRows = createSessionRepository(db.knex);
   const accounts = createUserAccounts({ users, clock, endSessions: (userId) => sessionRows.deleteForUser(userId) });
   const registry = createRegistry({ agents: createAgentRepository(db.knex), clock });
@@ -56,7 +61,7 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
     },
     db,
     clock,
-    { docs: search },
+    { docs: search, telemetry },
   );
   const oauth = createOAuth({
     knex: db.knex,
@@ -71,14 +76,15 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
     accessTokens,
     users,
     clock,
+    telemetry,
   });
-  return { config, db, clock, users, keys, accessTokens, accounts, registry, mesh, oauth, search };
+  return { config, db, clock, users, keys, accessTokens, accounts, registry, mesh, oauth, search, telemetry };
 }
 
 export type Platform = ReturnType<typeof createPlatform>;
 
 /** Opens the configured database and brings its schema up to date. */
-export async function openPlatform(config: PlatformConfig, clock: Clock = systemClock): Promise<Platform> {
+export async function openPlatform(config: PlatformConfig, clock: Clock = systemClock, telemetry?: CoreTelemetry): Promise<Platform> {
   const db = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.sqliteFile });
   try {
     await db.migrate();
@@ -86,7 +92,7 @@ export async function openPlatform(config: PlatformConfig, clock: Clock = system
     await db.close();
     throw e;
   }
-  return createPlatform(config, db, clock);
+  return createPlatform(config, db, clock, telemetry);
 }
 
 export interface BootstrapResult {

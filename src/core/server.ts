@@ -14,6 +14,11 @@ import { createHealthService, type HealthService } from "./health.js";
 import { createMeshService } from "./mesh/service.js";
 import { bootstrap, type BootstrapResult, openPlatform, type Platform } from "./platform.js";
 import { registerReflection } from "./reflection.js";
+import { DEFAULT_METRICS_ALLOW, parseAllowList } from "../observability/allow-list.js";
+import type { Observability } from "../observability/observability.js";
+import { withMetricsEndpoint } from "./metrics-endpoint.js";
+import { createRpcObserver } from "./rpc-observer.js";
+import { bindCoreGauges, createCoreTelemetry } from "./telemetry.js";
 
 /** The services the core serves, as reflection lists them. */
 export const CORE_SERVICES = [AuthService, MeshService];
@@ -74,7 +79,8 @@ function reportParseErrorsAsInvalidArgument(router: ConnectRouter): void {
 export function coreHandlerOptions(platform: Platform, health: HealthService) {
   return {
     routes: createRoutes(platform, health),
-    interceptors: [createAuthInterceptor(platform.accessTokens)],
+    // The observer first: it gives the call its request id and sees the auth interceptor's refusals.
+    interceptors: [createRpcObserver(platform.telemetry), createAuthInterceptor(platform.accessTokens)],
     // Large enough for workflow payloads, small enough to refuse abuse.
     readMaxBytes: 4 * 1024 * 1024,
   };
@@ -96,10 +102,14 @@ export interface RunningCore {
  * HTTP/2 connection preface, so every client works on the same port.
  */
 export async function startCore(
-  config: Pick<Config, "host" | "grpcPort"> & Parameters<typeof openPlatform>[0],
-  options: { platform?: Platform } = {},
+  config: Pick<Config, "host" | "grpcPort"> & Partial<Pick<Config, "metricsAllow">> & Parameters<typeof openPlatform>[0],
+  options: {
+    platform?: Platform;
+    /** The process's logger and metrics (shared with the facade in one process); ignored with `platform`, which has its own. */
+    observability?: Observability;
+  } = {},
 ): Promise<RunningCore> {
-  const platform = options.platform ?? (await openPlatform(config));
+  const platform = options.platform ?? (await openPlatform(config, undefined, options.observability && createCoreTelemetry(options.observability)));
   const boot = await bootstrap(platform);
   // Fails tasks a dead process left running, then starts heartbeats and agent health checks.
   await platform.mesh.start();
@@ -108,7 +118,13 @@ export async function startCore(
   const health = createHealthService(() => platform.db.ping(), {
     services: CORE_SERVICES.map((s) => s.typeName),
   });
-  const handler = connectNodeAdapter(coreHandlerOptions(platform, health));
+  // Tasks by state and breaker states are read when Prometheus scrapes.
+  const unbindGauges = bindCoreGauges(platform);
+  const handler = withMetricsEndpoint(
+    connectNodeAdapter(coreHandlerOptions(platform, health)),
+    platform.telemetry.metrics,
+    parseAllowList((config.metricsAllow ?? [DEFAULT_METRICS_ALLOW]).join(",")),
+  );
   const h2 = http2.createServer({}, handler);
   const h1 = http.createServer(handler);
 
@@ -166,6 +182,7 @@ export async function startCore(
     close(graceMs = 5000) {
       closing ??= (async () => {
         health.shutdown();
+        unbindGauges();
         // Running tasks end now with a clear "interrupted" event, which also ends their streams.
         await platform.mesh.close();
         await stopSweeper();

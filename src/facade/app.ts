@@ -4,10 +4,13 @@ import type { Config } from "../config.js";
 import { adminRoutes } from "./admin/routes.js";
 import { bodyParser } from "./body.js";
 import type { CoreClients } from "./core-client.js";
-import { defaultServerErrorLog, errorHandler, type ServerErrorLog } from "./error-handler.js";
+import { createObservability, type Observability } from "../observability/observability.js";
+import { accessLog } from "./access-log.js";
+import { errorHandler, type ServerErrorLog, serverErrorLog } from "./error-handler.js";
 import { HttpError } from "./errors.js";
 import { healthRoutes } from "./health.js";
 import { mcpRoutes } from "./mcp/routes.js";
+import { metricsRoutes } from "./metrics-route.js";
 import { discoveryRoutes } from "./oauth/discovery.js";
 import { oauthRoutes } from "./oauth/routes.js";
 import { docsRoutes } from "./pages/docs.js";
@@ -18,6 +21,8 @@ import { securityHeaders } from "./security-headers.js";
 export interface RouteDeps {
   config: Config;
   core: CoreClients;
+  /** The process's logger and metrics (see src/observability). */
+  observability: Observability;
 }
 
 /** Adds one area's routes (health, oauth, mcp, admin) to the facade's router. */
@@ -30,12 +35,14 @@ export type RouteModule = (router: Router, deps: RouteDeps) => void;
  *   mcpRoutes        /v1/mcp
  *   adminRoutes      /admin
  */
-export const routeModules: readonly RouteModule[] = [healthRoutes, discoveryRoutes, oauthRoutes, mcpRoutes, docsRoutes, adminRoutes];
+export const routeModules: readonly RouteModule[] = [healthRoutes, metricsRoutes, discoveryRoutes, oauthRoutes, mcpRoutes, docsRoutes, adminRoutes];
 
-export interface AppOptions extends RouteDeps {
+export interface AppOptions extends Omit<RouteDeps, "observability"> {
+  /** Logger and metrics shared with the core in one process; by default a logger at config.logLevel and a registry of its own. */
+  observability?: Observability;
   /** Extra route modules mounted after `routeModules` (tests, experiments). */
   routes?: readonly RouteModule[];
-  /** Where 5xx details go; defaults to one JSON line on stderr unless logLevel is silent. */
+  /** Where 5xx details go; defaults to an `error` line on the observability logger. */
   log?: ServerErrorLog;
 }
 
@@ -67,9 +74,11 @@ function unmatched(): Middleware {
  * const app = createApp({ config, core: createCoreClients(config) });
  * http.createServer(app.callback()).listen(config.httpPort, config.host);
  */
-export function createApp({ config, core, routes = [], log }: AppOptions): Koa {
+export function createApp({ config, core, routes = [], log, observability }: AppOptions): Koa {
+  observability ??= createObservability(config, { defaultMetrics: false });
   const router = new Router();
-  for (const mount of [...routeModules, ...routes]) mount(router, { config, core });
+  const facadeObservability = { ...observability, logger: observability.logger.child({ component: "facade" }) };
+  for (const mount of [...routeModules, ...routes]) mount(router, { config, core, observability: facadeObservability });
 
   const app = new Koa();
   // Behind N trusted proxies ctx.ip is the Nth-from-last X-Forwarded-For entry; earlier entries are the client's to forge.
@@ -78,7 +87,8 @@ export function createApp({ config, core, routes = [], log }: AppOptions): Koa {
     app.maxIpsCount = config.trustProxyHops;
   }
   app.use(requestId());
-  app.use(errorHandler(log ?? defaultServerErrorLog(config)));
+  app.use(accessLog(facadeObservability));
+  app.use(errorHandler(log ?? serverErrorLog(facadeObservability.logger)));
   app.use(securityHeaders(config));
   app.use(bodyParser(config.bodyLimit));
   app.use(unmatched());

@@ -1,5 +1,6 @@
 import type { Context, Middleware } from "koa";
 import type { Config } from "../config.js";
+import { createLogger, type Logger } from "../observability/logger.js";
 import { toHttpError, toJsonRpcError } from "./errors.js";
 
 /** The MCP endpoint speaks JSON-RPC: its errors (even a body that never parsed) are JSON-RPC error objects. */
@@ -9,24 +10,24 @@ const isJsonRpcPath = (path: string) => path === "/v1/mcp" || path.startsWith("/
 export type ServerErrorLog = (err: unknown, ctx: Context) => void;
 
 /**
- * Logs method and path only: query strings carry authorization codes and
- * headers carry tokens, so neither is ever written.
+ * One `error` line per 5xx with the error's message and stack. Method and
+ * path only: query strings carry authorization codes and headers carry
+ * tokens, so neither is ever written. The request id comes from the logger's
+ * request context.
+ */
+export function serverErrorLog(logger: Logger): ServerErrorLog {
+  return (err, ctx) => {
+    logger.error({ err, method: ctx.method, path: ctx.path, status: ctx.status }, "request failed");
+  };
+}
+
+/**
+ * A 5xx log on a logger of its own at `config.logLevel`. Prefer
+ * `serverErrorLog(deps.observability.logger)` in route modules: that logger
+ * carries the facade's component and shares the process's destination.
  */
 export function defaultServerErrorLog(config: Pick<Config, "logLevel">): ServerErrorLog {
-  if (config.logLevel === "silent") return () => {};
-  return (err, ctx) => {
-    const message = err instanceof Error ? err.message : String(err);
-    console.error(
-      JSON.stringify({
-        level: "error",
-        request_id: ctx.state.requestId,
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.status,
-        error: message,
-      }),
-    );
-  };
+  return serverErrorLog(createLogger({ level: config.logLevel }).child({ component: "facade" }));
 }
 
 /**

@@ -1,25 +1,9 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { randomUUID } from "node:crypto";
 import type { Middleware } from "koa";
+import { acceptRequestId, currentRequestId, runWithRequestId } from "../observability/request-context.js";
 
-/**
- * The current HTTP request's id, carried through async work without being
- * passed by hand, so every core call and log line of one request shares it.
- */
-const storage = new AsyncLocalStorage<string>();
-
-/** Runs `fn` with `id` as the current request id. */
-export function runWithRequestId<T>(id: string, fn: () => T): T {
-  return storage.run(id, fn);
-}
-
-/** The id of the HTTP request being served, or undefined outside one. */
-export function currentRequestId(): string | undefined {
-  return storage.getStore();
-}
-
-/** Short, log-safe ids only: anything else from the outside is replaced, never echoed. */
-const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+// One request context for the whole process (see src/observability/request-context.ts):
+// the facade's log lines and core calls read the id from it.
+export { currentRequestId, runWithRequestId };
 
 /**
  * Accepts a sane incoming `X-Request-Id` (so a proxy's id follows the request
@@ -28,8 +12,7 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export function requestId(): Middleware {
   return async (ctx, next) => {
-    const incoming = ctx.get("x-request-id");
-    const id = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const id = acceptRequestId(ctx.get("x-request-id"));
     ctx.state.requestId = id;
     ctx.set("X-Request-Id", id);
     await runWithRequestId(id, next);

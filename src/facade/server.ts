@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 import type { Config } from "../config.js";
+import { createObservability } from "../observability/observability.js";
 import { createApp, type AppOptions } from "./app.js";
 import { createCoreClients, type CoreClients } from "./core-client.js";
 
@@ -19,10 +20,10 @@ export interface RunningFacade {
 export async function startFacade(
   config: Config,
   core?: CoreClients,
-  opts: Pick<AppOptions, "routes" | "log"> & { graceMs?: number } = {},
+  opts: Pick<AppOptions, "routes" | "log" | "observability"> & { graceMs?: number } = {},
 ): Promise<RunningFacade> {
   const clients = core ?? createCoreClients(config);
-  const app = createApp({ config, core: clients, ...opts });
+  const app = createApp({ config, core: clients, ...opts, observability: opts.observability ?? createObservability(config) });
   const server = http.createServer(app.callback());
 
   // server.close() waits for every open connection; keep them to cut stragglers.

@@ -14,6 +14,7 @@ import { decoyHash, verifyPassword } from "./passwords.js";
 import { redirectUriMatches } from "./redirect-uris.js";
 import { SCOPE_DESCRIPTIONS, isScope, parseScope } from "./scopes.js";
 import type { LoginSessions } from "./sessions.js";
+import type { CoreTelemetry } from "../telemetry.js";
 import type { Throttle } from "./throttle.js";
 
 export const INTERACTION_TTL_MS = 10 * 60_000;
@@ -63,6 +64,8 @@ export interface AuthorizationDeps {
   users: UserRepository;
   throttle: Throttle;
   clock: Clock;
+  /** Failed sign-ins are reported here by reason and user id, never with the email or password. */
+  telemetry?: Pick<CoreTelemetry, "loginFailed">;
 }
 
 /** Canonical form of a resource indicator: lower-case scheme and host, no trailing slash, no fragment. */
@@ -320,14 +323,21 @@ export function createAuthorization(deps: AuthorizationDeps) {
       const email = req.email.trim().toLowerCase();
       if (!email || email.length > 320) throw new ConnectError("email: is required", Code.InvalidArgument);
       if (!req.password || req.password.length > 1024) throw new ConnectError(INVALID_CREDENTIALS, Code.Unauthenticated);
-      await deps.throttle.checkLogin(email, req.remoteAddress);
+      await deps.throttle.checkLogin(email, req.remoteAddress).catch((e: unknown) => {
+        deps.telemetry?.loginFailed("throttled", { remoteIp: req.remoteAddress });
+        throw e;
+      });
       const user = await deps.users.byEmail(email);
       const ok = await verifyPassword(user?.passwordHash ?? (await decoyHash()), req.password);
       if (!user || !ok) {
+        deps.telemetry?.loginFailed("bad_credentials", { userId: user?.id, remoteIp: req.remoteAddress });
         await deps.throttle.loginFailed(email, req.remoteAddress);
         throw new ConnectError(INVALID_CREDENTIALS, Code.Unauthenticated);
       }
-      if (user.disabled) throw new ConnectError(ACCOUNT_DISABLED, Code.PermissionDenied);
+      if (user.disabled) {
+        deps.telemetry?.loginFailed("disabled", { userId: user.id, remoteIp: req.remoteAddress });
+        throw new ConnectError(ACCOUNT_DISABLED, Code.PermissionDenied);
+      }
       await deps.throttle.loginSucceeded(email);
       const session = await sessions.open(user, { remoteAddress: req.remoteAddress, userAgent: req.userAgent });
       await deps.users.update(user.id, { lastLoginAt: session.createdAt }, session.createdAt);

@@ -10,6 +10,7 @@ import { createInteractionRepository } from "../store/interactions.js";
 import { createRefreshTokenRepository } from "../store/refresh-tokens.js";
 import { createSessionRepository } from "../store/sessions.js";
 import type { UserRepository } from "../store/users.js";
+import type { CoreTelemetry } from "../telemetry.js";
 import type { AccessTokens } from "./access-tokens.js";
 import { createAuthorization } from "./authorization.js";
 import { createClientAuthenticator } from "./client-auth.js";
@@ -40,6 +41,8 @@ export interface OAuthDeps {
   limits?: ThrottleLimits;
   /** The SSRF-guarded fetch for metadata documents and jwks_uri; built from allowPrivateNetwork by default. */
   fetch?: OutboundFetch;
+  /** Where failed sign-ins are reported (counted and logged without the email or password). */
+  telemetry?: Pick<CoreTelemetry, "loginFailed">;
 }
 
 const SWEEP_EVERY_MS = 3600_000;
@@ -86,6 +89,7 @@ export function createOAuth(deps: OAuthDeps) {
     users: deps.users,
     throttle,
     clock,
+    telemetry: deps.telemetry,
   });
   const tokenEndpoint = createTokenEndpoint({
     resources: deps.resources,

@@ -50,11 +50,19 @@ interface Entry {
   policy: CircuitBreakerPolicy;
   breaker: ProbationBreaker;
   openedAt: number;
+  /** The state last reported to onChange. */
+  reported: CircuitStateName;
+}
+
+export interface BreakerOptions extends Partial<typeof BREAKER_DEFAULTS> {
+  /** Told of each state change, seen after each call through the breaker (logs). */
+  onChange?: (agentId: string, from: CircuitStateName, to: CircuitStateName) => void;
 }
 
 /** One cockatiel circuit breaker per agent id, kept for the life of the process. */
-export function createBreakers(options: Partial<typeof BREAKER_DEFAULTS> = {}) {
-  const o = { ...BREAKER_DEFAULTS, ...options };
+export function createBreakers(options: BreakerOptions = {}) {
+  const { onChange, ...limits } = options;
+  const o = { ...BREAKER_DEFAULTS, ...limits };
   const entries = new Map<string, Entry>();
 
   function entry(agentId: string): Entry {
@@ -65,7 +73,7 @@ export function createBreakers(options: Partial<typeof BREAKER_DEFAULTS> = {}) {
         handleWhen((err) => !(err instanceof CallAbortedError)),
         { halfOpenAfter: o.halfOpenAfterMs, breaker },
       );
-      const created: Entry = { policy, breaker, openedAt: 0 };
+      const created: Entry = { policy, breaker, openedAt: 0, reported: "closed" };
       policy.onBreak(() => {
         created.openedAt = Date.now();
         breaker.probation = 0;
@@ -78,8 +86,21 @@ export function createBreakers(options: Partial<typeof BREAKER_DEFAULTS> = {}) {
 
   return {
     /** Runs `fn` through the agent's breaker; throws cockatiel's BrokenCircuitError while open. */
-    execute<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
-      return entry(agentId).policy.execute(fn);
+    async execute<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
+      const e = entry(agentId);
+      try {
+        return await e.policy.execute(fn);
+      } finally {
+        const now = this.state(agentId);
+        if (now !== e.reported) {
+          onChange?.(agentId, e.reported, now);
+          e.reported = now;
+        }
+      }
+    },
+    /** Every agent that has a breaker, with its state now (the circuit-breaker gauge). */
+    *states(): Iterable<[string, CircuitStateName]> {
+      for (const id of entries.keys()) yield [id, this.state(id)];
     },
     state(agentId: string): CircuitStateName {
       const e = entries.get(agentId);

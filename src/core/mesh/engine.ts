@@ -8,6 +8,7 @@ import { agentFromCard, resolveAgentCard } from "../agents/a2a.js";
 import { createOutboundFetch } from "../net/outbound.js";
 import type { Database } from "../store/db.js";
 import { createTaskRepository } from "../store/tasks.js";
+import { type CoreTelemetry, observeTaskEvents } from "../telemetry.js";
 import { createAgentSnapshot } from "./agent-snapshot.js";
 import { type BREAKER_DEFAULTS, createBreakers } from "./breaker.js";
 import { createTaskEventBus } from "./events.js";
@@ -30,6 +31,8 @@ export interface MeshEngineOptions {
   executor?: Partial<ExecutorOptions>;
   breaker?: Partial<typeof BREAKER_DEFAULTS>;
   workflows?: Partial<WorkflowRunnerOptions>;
+  /** Agent calls, breaker transitions and task ends are reported here. */
+  telemetry?: CoreTelemetry;
 }
 
 /**
@@ -43,8 +46,9 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
   const agentStats = createAgentStatsRepository(db.knex);
   const tasks = createTaskRepository(db.knex);
   const adapters = options.adapters ?? createAdapters({ allowPrivateNetwork: config.allowPrivateNetwork, docs: options.docs });
-  const breakers = createBreakers(options.breaker);
-  const bus = createTaskEventBus();
+  const telemetry = options.telemetry;
+  const breakers = createBreakers({ ...options.breaker, onChange: telemetry?.breakerChanged });
+  const bus = telemetry ? observeTaskEvents(createTaskEventBus(), telemetry) : createTaskEventBus();
   const router = createRouter();
   const executor = createExecutor({
     tasks,
@@ -56,6 +60,7 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
     bus,
     clock,
     inferCapabilities,
+    telemetry,
     options: { defaultTimeoutMs: config.taskTimeoutSeconds * 1000, ...options.executor },
   });
   const healthChecks = createHealthChecks({ agents, agentStats, adapters, clock, intervalSeconds: config.healthCheckIntervalSeconds });

@@ -8,6 +8,7 @@ import type { AgentStatsRepository } from "../store/agent-stats.js";
 import type { AgentRecord } from "../store/agents.js";
 import { isTerminal, TaskEndedError, type TaskPatch, type TaskRecord, type TaskRepository } from "../store/tasks.js";
 import type { AgentSnapshot } from "./agent-snapshot.js";
+import type { CoreTelemetry } from "../telemetry.js";
 import { type Breakers, CallAbortedError } from "./breaker.js";
 import { createEventEmitter, eventFromJson, isTerminalEvent, type TaskEventBus, type TaskEventInit } from "./events.js";
 import { NoRouteError, type Router, type StrategyName } from "./router.js";
@@ -60,6 +61,8 @@ export interface ExecutorDeps {
   snapshot: AgentSnapshot;
   adapters: ReadonlyMap<string, AgentAdapter>;
   breakers: Breakers;
+  /** Each agent call's latency and failure are reported here. */
+  telemetry?: Pick<CoreTelemetry, "agentCall">;
   router: Router;
   bus: TaskEventBus;
   clock: Clock;
@@ -334,6 +337,7 @@ export function createExecutor(deps: ExecutorDeps) {
             const result = await breakers.execute(agent.id, () => callAgent(task, input, agent, capabilities, signal, deadline, progress));
             load.set(agent.id, Math.max(0, (load.get(agent.id) ?? 1) - 1));
             await recordOutcome(agent.id, true, clock.now() - started);
+            deps.telemetry?.agentCall(agent, true, clock.now() - started);
             const output = result.text || progress.output;
             return finish(
               task.id,
@@ -343,7 +347,10 @@ export function createExecutor(deps: ExecutorDeps) {
           } catch (e) {
             load.set(agent.id, Math.max(0, (load.get(agent.id) ?? 1) - 1));
             if (e instanceof CallAbortedError || signal.aborted) throw e;
-            if (!(e instanceof BrokenCircuitError)) await recordOutcome(agent.id, false, clock.now() - started);
+            if (!(e instanceof BrokenCircuitError)) {
+              await recordOutcome(agent.id, false, clock.now() - started);
+              deps.telemetry?.agentCall(agent, false, clock.now() - started, describe(e));
+            }
             failures.push(`${agent.id}: ${describe(e)}`);
             // Output already sent cannot be taken back; a refusal (HTTP 4xx) will not change on retry.
             if (progress.outputSeen || e instanceof BrokenCircuitError || (e as { permanent?: boolean }).permanent) break;

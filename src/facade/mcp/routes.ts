@@ -142,7 +142,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * to the SDK with the body body.ts already parsed.
  */
 export function createMcpRoutes(options: McpOptions = {}) {
-  return function mcpRoutes(router: Router, { config, core }: RouteDeps): void {
+  return function mcpRoutes(router: Router, { config, core, observability }: RouteDeps): void {
     const opts: McpOptions = { ...options, ...((config as { mcp?: McpOptions }).mcp ?? {}) };
     const limits: SessionLimits = {
       idleMs: opts.idleMs ?? DEFAULT_SESSION_LIMITS.idleMs,
@@ -156,6 +156,7 @@ export function createMcpRoutes(options: McpOptions = {}) {
     const tasks = new McpTaskStore();
     const sessions = new SessionRegistry<StreamableSession>(limits);
     const legacy = new SessionRegistry<LegacySession>({ ...limits, idleMs: Number.MAX_SAFE_INTEGER });
+    observability.metrics.trackSessions(() => sessions.size + legacy.size);
 
     /** DNS-rebinding protection: the Host must be ours, a present Origin must be one we trust. */
     function checkOrigin(ctx: Context): boolean {

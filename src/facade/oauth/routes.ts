@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Router } from "@koa/router";
 import type { RouteDeps } from "../app.js";
-import { defaultServerErrorLog } from "../error-handler.js";
+import { serverErrorLog } from "../error-handler.js";
 import { STYLESHEET, STYLESHEET_PATH } from "../pages/stylesheet.js";
 import { authorizeRoutes } from "./authorize.js";
 import { consentRoutes } from "./consent.js";
@@ -25,7 +25,7 @@ const STYLESHEET_ETAG = `"${createHash("sha256").update(STYLESHEET).digest("base
  */
 export function oauthRoutes(router: Router, deps: RouteDeps): void {
   const cookies = createCookies(deps.config);
-  const browser = browserEndpoint(defaultServerErrorLog(deps.config));
+  const browser = browserEndpoint(serverErrorLog(deps.observability.logger));
   authorizeRoutes(router, deps, cookies, browser);
   loginRoutes(router, deps, cookies, browser);
   consentRoutes(router, deps, cookies, browser);
