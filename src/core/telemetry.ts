@@ -45,6 +45,7 @@ export function createCoreTelemetry(obs: Observability): CoreTelemetry {
     },
     tokenIssued(grantType) {
       metrics.tokensIssued.inc({ grant_type: grantType || "unknown" });
+      logger.debug({ event: "token_issued", grant_type: grantType }, "token issued");
     },
     tokenRefused(stage, reason, detail = {}) {
       metrics.tokensRefused.inc({ stage, reason });
@@ -53,7 +54,10 @@ export function createCoreTelemetry(obs: Observability): CoreTelemetry {
     agentCall(agent, ok, ms, error) {
       const labels = { agent_id: agent.id, protocol: agent.protocol };
       metrics.agentCallDuration.observe({ ...labels, outcome: ok ? "ok" : "error" }, ms / 1000);
-      if (ok) return;
+      if (ok) {
+        logger.debug({ event: "agent_call", agent_id: agent.id, protocol: agent.protocol, duration_ms: ms }, "agent call succeeded");
+        return;
+      }
       metrics.agentCallErrors.inc(labels);
       logger.warn({ event: "agent_call_failed", agent_id: agent.id, protocol: agent.protocol, duration_ms: ms, error: clip(error ?? "") }, "agent call failed");
     },
@@ -66,7 +70,10 @@ export function createCoreTelemetry(obs: Observability): CoreTelemetry {
       const kind = kindOf(event.taskId);
       const outcome = taskStateName(event.state) || "unknown";
       metrics.taskCompletions.inc({ kind, outcome });
-      if (outcome !== "failed") return;
+      if (outcome !== "failed") {
+        logger.debug({ event: `${kind}_ended`, task_id: event.taskId, outcome, agent_id: event.agentId || undefined }, `${kind} ${outcome}`);
+        return;
+      }
       logger.warn(
         { event: `${kind}_failed`, task_id: event.taskId, agent_id: event.agentId || undefined, error: clip(event.message) },
         `${kind} failed`,

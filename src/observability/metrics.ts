@@ -149,7 +149,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; now?: () => numb
     }),
     agentCallErrors: new Counter({
       name: "meshai_agent_call_errors_total",
-      help: "Agent calls that failed (errors, refusals, calls refused by an open circuit), by agent id and protocol.",
+      help: "Agent calls that failed (errors, refusals, bad answers; not calls cut short by a task timeout or cancel), by agent id and protocol.",
       labelNames: ["agent_id", "protocol"] as const,
       registers,
     }),
