@@ -47,7 +47,8 @@ function flashMac(csrf: string, message: string): string {
 
 /** A local console path (never another origin): what `done` and sign-in may send the browser to. */
 export function isConsolePath(path: string): boolean {
-  return /^\/admin(?:[/?]|$)/.test(path) && !/[\\\s]|\/\//.test(path) && path.length <= 1000;
+  const pathname = path.split("?")[0]!;
+  return /^\/admin(?:[/?]|$)/.test(path) && !/[\\\s#]|\/\//.test(path) && !/\/\.\.?(\/|$)/.test(pathname) && path.length <= 1000;
 }
 
 /** "3 min ago"-free, stable display of a timestamp: UTC, to the minute. */
@@ -207,13 +208,19 @@ ${c.status === 401 ? html`<p><a class="button" href="/admin/login">Sign in</a></
     });
   }
 
-  /** Cross-site POSTs are refused before the CSRF token is even looked at. */
+  /**
+   * Cross-site POSTs are refused before the CSRF token is even looked at.
+   * `Sec-Fetch-Site` decides when the browser sends it. `Origin` is checked
+   * otherwise, except "null": our `Referrer-Policy: no-referrer` makes
+   * browsers send `Origin: null` on our own form posts.
+   */
   function crossSite(ctx: Context): boolean {
     const site = ctx.get("sec-fetch-site");
-    if (site && site !== "same-origin" && site !== "none") return true;
+    if (site) return site !== "same-origin" && site !== "none";
     const origin = ctx.get("origin");
-    if (origin && origin !== issuerOrigin && origin !== ctx.origin) return true;
-    return false;
+    // Our own origin as the browser saw it: the issuer, or this request's scheme and Host (never Koa's
+    // ctx.origin, which echoes the request's Origin header in Koa 3).
+    return !!origin && origin !== "null" && origin !== issuerOrigin && origin !== `${ctx.protocol}://${ctx.host}`;
   }
 
   const requireAdmin: Middleware = async (ctx, next) => {

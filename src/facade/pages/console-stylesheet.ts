@@ -31,10 +31,12 @@ a.button.secondary { background: transparent; color: var(--fg); border-color: va
 table.list { border-collapse: collapse; width: 100%; font-size: .9rem; }
 table.list th, table.list td { padding: 8px 10px; text-align: left; vertical-align: top; border-top: 1px solid var(--line); }
 table.list thead th { border-top: 0; color: var(--muted); font-weight: 600; white-space: nowrap; }
-table.list td.actions { white-space: nowrap; }
+table.list td.row-actions { white-space: nowrap; }
 table.list td form { display: inline; margin: 0; }
 table.list .empty { color: var(--muted); text-align: center; padding: 24px; }
-.wrap { overflow-wrap: anywhere; }
+.wrap { overflow-wrap: break-word; word-break: normal; }
+table.list td.wrap { max-width: 360px; }
+form.filters a { align-self: center; }
 .tag { display: inline-block; padding: 1px 8px; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; white-space: nowrap; }
 .tag.on { border-color: var(--accent); color: var(--accent); }
 .tag.off { border-color: var(--danger); color: var(--danger); }
