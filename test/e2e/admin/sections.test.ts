@@ -13,7 +13,7 @@ import {
   startConsole,
 } from "../../support/admin-browser.js";
 
-// The console's users, OAuth clients and grants sections in real Chromium against a real facade and core.
+// The console's users, OAuth clients and grants sections in real Chromium (JavaScript off) against a real facade and core.
 let stack: OAuthStack;
 let browser: Browser;
 let page: Page;
@@ -23,7 +23,8 @@ const BOB = { email: "bob@example.com", password: "bob-password-1" };
 beforeAll(async () => {
   ({ stack, browser } = await startConsole());
   await stack.addUser(BOB.email, BOB.password, { name: "Bob" });
-  page = await browser.newPage();
+  // JavaScript off: every page and form here must work without it.
+  page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
   await signInToConsole(page, stack);
 });
 afterAll(async () => {
@@ -281,5 +282,40 @@ describe("signing out ends the session shared with the OAuth pages", () => {
     await p.goto(`${stack.issuer}/admin`);
     expect(new URL(p.url()).pathname).toBe("/oauth/login");
     await context.close();
+  });
+});
+
+describe("a form on another site cannot act in the console", () => {
+  it("a real cross-site form POST (another origin, in Chromium) changes nothing", async () => {
+    // The attacker's page, on localhost (another site than the console's 127.0.0.1), posts a create-user form.
+    const http = await import("node:http");
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(`<!doctype html><form method="post" action="${stack.issuer}/admin/users"><input name="email" value="forged@example.com"><input name="password" value="forged-password-1"><input name="admin" value="yes"><input name="csrf_token" value="guess"><button>Go</button></form>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await page.goto(`http://localhost:${port}/`);
+      const [res] = await Promise.all([page.waitForResponse((r) => r.url().startsWith(`${stack.issuer}/admin/users`)), page.getByRole("button", { name: "Go" }).click()]);
+      // SameSite=Lax keeps the session cookie off a cross-site POST; were it sent, Sec-Fetch-Site and the token refuse it.
+      expect([401, 403]).toContain(res.status());
+      expect(await userRow("forged@example.com")).toBeUndefined();
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe("console pages carry the same security headers as the sign-in pages", () => {
+  it("CSP default-src 'self', no framing, no referrer, never cached", async () => {
+    const res = await page.request.get(`${stack.issuer}/admin/users`);
+    const h = res.headers();
+    expect(h["content-security-policy"]).toContain("default-src 'self'");
+    expect(h["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(h["x-frame-options"]).toBe("DENY");
+    expect(h["referrer-policy"]).toBe("no-referrer");
+    expect(h["cache-control"]).toBe("no-store");
+    expect(await res.text()).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)/);
   });
 });
