@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Router } from "@koa/router";
 import type { Context } from "koa";
 import type { RouteDeps, RouteModule } from "../app.js";
-import { defaultServerErrorLog } from "../error-handler.js";
+import { serverErrorLog } from "../error-handler.js";
 import { HttpError } from "../errors.js";
 import { followNext } from "../oauth/authorize.js";
 import { sameToken } from "../oauth/cookies.js";
@@ -64,7 +64,7 @@ function signInRoutes(router: Router, { core }: RouteDeps, frame: ConsoleFrame):
  * administrator's short-lived console token.
  */
 export const adminRoutes: RouteModule = (router, deps) => {
-  const frame = createConsoleFrame(deps, defaultServerErrorLog(deps.config));
+  const frame = createConsoleFrame(deps, serverErrorLog(deps.observability.logger));
 
   router.get(CONSOLE_STYLESHEET_PATH, (ctx) => {
     ctx.set("Cache-Control", "public, max-age=3600");

@@ -1,4 +1,4 @@
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OAuthStack, consoleScreenshot, signInToConsole, startConsole } from "../../support/admin-browser.js";
 
@@ -20,7 +20,7 @@ describe("console sign-in goes through the OAuth login page and comes back", () 
     await signInToConsole(page, stack, { path: "/admin/users?query=ad" });
     expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe("/admin/users?query=ad");
     await page.goto(`${stack.issuer}/admin`);
-    await expect(page.getByRole("heading", { name: "Dashboard" })).toBeTruthy();
+    expect(await page.locator("h1").textContent()).toBe("Dashboard");
     await consoleScreenshot(page, "dashboard");
     await page.close();
   });
@@ -35,5 +35,34 @@ describe("the console is for administrators only", () => {
     expect(await page.textContent("body")).toContain("Administrators only");
     await consoleScreenshot(page, "not-admin");
     await page.close();
+  });
+});
+
+describe("console sign-in returns only to console paths", () => {
+  it("a next that leaves the console (another host, scheme-relative, dot segments) falls back to /admin", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signInToConsole(page, stack);
+    for (const next of ["https://evil.example/", "//evil.example/admin", "/admin/../oauth/logout", "/administrator", "/admin\\evil"]) {
+      const res = await context.request.get(`${stack.issuer}/admin/login?next=${encodeURIComponent(next)}`, { maxRedirects: 0 });
+      expect(res.status(), next).toBe(303);
+      expect(res.headers().location, next).toBe("/admin");
+    }
+    const kept = await context.request.get(`${stack.issuer}/admin/login?next=${encodeURIComponent("/admin/grants?user=bob%40example.com")}`, { maxRedirects: 0 });
+    expect(kept.headers().location).toBe("/admin/grants?user=bob%40example.com");
+    await context.close();
+  });
+});
+
+describe("the dashboard counts what each section lists", () => {
+  it("shows users, clients, grants, agents and running tasks, each linking to its section", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signInToConsole(page, stack);
+    const cards = await page.locator(".cards a").evaluateAll((links) => links.map((a) => [a.getAttribute("href"), a.textContent?.trim()]));
+    expect(cards.map(([href]) => href)).toEqual(["/admin/users", "/admin/clients", "/admin/grants", "/admin/agents", "/admin/tasks"]);
+    const users = cards[0]![1]!;
+    expect(users).toMatch(/^2\s*Users$/);
+    await context.close();
   });
 });
