@@ -236,7 +236,7 @@ describe("SIGTERM makes serve exit 0 promptly", () => {
     "exits 0 even with an idle keep-alive connection open",
     async () => {
       const { env } = await setup();
-      const served = await startServe([], { env });
+      const served = await startServe([], { env: { ...env, MESHAI_LOG_LEVEL: "info" } });
       const agent = new http.Agent({ keepAlive: true });
       try {
         const status = await new Promise<number>((resolve, reject) => {
@@ -250,7 +250,8 @@ describe("SIGTERM makes serve exit 0 promptly", () => {
         expect(status).toBe(200);
         // The socket now sits idle in the agent's pool.
         expect(await served.stop(STOP_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
-        expect(served.stdout()).toContain("SIGTERM: shutting down");
+        // The log is JSON lines (docs/operations.md).
+        expect(served.stdout()).toMatch(/^\{.*"signal":"SIGTERM".*"msg":"shutting down"\}$/m);
         expect(served.stderr()).toBe("");
       } finally {
         agent.destroy();
