@@ -65,12 +65,13 @@ export interface GrantedTokens {
 /**
  * A user's grant to a freshly registered public client (DCR at the facade),
  * made through the same RPCs the OAuth pages call, and the tokens the client
- * got under it (audience: the MCP endpoint; mcp:read, offline_access).
+ * got under it (audience: the MCP endpoint; mcp:read offline_access unless `scope` says otherwise).
  */
 export async function grantedTokens(
   stack: OAuthStack,
   user: { email: string; password: string },
   clientName = "Granted app",
+  scope = "mcp:read offline_access",
 ): Promise<GrantedTokens> {
   const redirectUri = "http://127.0.0.1:7777/callback";
   const reg = await fetch(`${stack.issuer}/oauth/register`, {
@@ -86,7 +87,7 @@ export async function grantedTokens(
     clientId,
     redirectUri,
     responseType: "code",
-    scope: "mcp:read offline_access",
+    scope,
     codeChallenge: createHash("sha256").update(verifier).digest("base64url"),
     codeChallengeMethod: "S256",
   });
