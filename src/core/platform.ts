@@ -17,6 +17,7 @@ import { createSessionRepository } from "./store/sessions.js";
 import { createSigningKeyRepository } from "./store/signing-keys.js";
 import { type CoreTelemetry, observeVerifier, quietTelemetry } from "./telemetry.js";
 import { createUserRepository } from "./store/users.js";
+import { watchWrites } from "./store/write-watch.js";
 
 export type PlatformConfig = Pick<
   Config,
@@ -42,12 +43,15 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
       tokens: createAccessTokenRepository(db.knex),
       users,
       clock,
+      // RPCs reuse a verdict for at most a second; a revocation made in this process is seen at once.
+      writes: watchWrites(db.knex, ["access_tokens", "users", "signing_keys"]),
     }),
     telemetry,
   );
   const sessionRows = createSessionRepository(db.knex);
   const accounts = createUserAccounts({ users, clock, endSessions: (userId) => sessionRows.deleteForUser(userId) });
-  const registry = createRegistry({ agents: createAgentRepository(db.knex), clock });
+  // list() reads the agents table at most once a second; a change made in this process shows at once.
+  const registry = createRegistry({ agents: createAgentRepository(db.knex), clock, writes: watchWrites(db.knex, ["agents"]) });
   const search = createSearchIndex({ knex: db.knex, issuer: config.issuer, clock });
   const mesh = createMeshEngine(
     {

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../clock.js";
 import { newId } from "../ids.js";
 import type { AgentFilter, AgentRecord, AgentRepository } from "../store/agents.js";
+import type { WriteWatch } from "../store/write-watch.js";
 
 export const PROTOCOLS = ["a2a", "openai", "langserve", "langgraph", "meshai_http", "builtin"] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
@@ -81,9 +82,48 @@ export function validateAgent(a: AgentRecord): void {
 
 const uniq = (xs: string[]) => [...new Set(xs.map((x) => x.trim()).filter(Boolean))];
 
+export interface RegistryDeps {
+  agents: AgentRepository;
+  clock: Clock;
+  /**
+   * This process's writes to the agents table. With it, `list` answers from
+   * the table as read at most `recentMs` (one second) ago and not written
+   * since by this process: an agent registered, changed or removed here shows
+   * at once, one changed by another replica within a second.
+   */
+  writes?: WriteWatch;
+  recentMs?: number;
+}
+
 /** The agent registry: validated writes and filtered reads over the agents table. */
-export function createRegistry(deps: { agents: AgentRepository; clock: Clock }) {
+export function createRegistry(deps: RegistryDeps) {
   const { agents, clock } = deps;
+  const recentMs = deps.recentMs ?? 1000;
+  /** Every agent, disabled ones too, in the table's order (name, id), as last read. */
+  let table: { rows: AgentRecord[]; at: number; version: number } | undefined;
+  let reading: { version: number; rows: Promise<AgentRecord[]> } | undefined;
+
+  async function allAgents(): Promise<AgentRecord[]> {
+    const writes = deps.writes;
+    if (!writes || recentMs <= 0) return agents.list({ includeDisabled: true });
+    const now = clock.now();
+    if (table && table.version === writes.version && now - table.at < recentMs && table.at <= now) return table.rows;
+    // One read serves every caller that arrives while it runs, unless this process wrote in between.
+    const version = writes.version;
+    if (reading?.version !== version) {
+      const current: NonNullable<typeof reading> = { version, rows: Promise.resolve().then(() => agents.list({ includeDisabled: true })) };
+      reading = current;
+      current.rows
+        .then((rows) => {
+          if (writes.version === version) table = { rows, at: now, version };
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          if (reading === current) reading = undefined;
+        });
+    }
+    return reading.rows;
+  }
 
   async function mustGet(id: string): Promise<AgentRecord> {
     if (!id) throw invalid("id", "is required");
@@ -155,12 +195,25 @@ export function createRegistry(deps: { agents: AgentRepository; clock: Clock }) 
       if (!(await agents.delete(id))) throw new ConnectError(`agent ${id} not found`, Code.NotFound);
     },
 
-    /** Agents matching every filter; capabilities and tags must all be present. */
+    /**
+     * Agents matching every filter, ordered by name then id; capabilities and
+     * tags must all be present. The column filters are those of the agents
+     * repository's list, applied to the table as read (see RegistryDeps.writes).
+     */
     async list(filter: AgentFilter & { capabilities?: string[]; tags?: string[] }): Promise<AgentRecord[]> {
-      const rows = await agents.list(filter);
+      const rows = await allAgents();
+      const framework = filter.framework?.toLowerCase();
       const caps = uniq(filter.capabilities ?? []);
       const tags = uniq(filter.tags ?? []);
-      return rows.filter((a) => caps.every((c) => a.capabilities.includes(c)) && tags.every((t) => a.tags.includes(t)));
+      return rows.filter(
+        (a) =>
+          (filter.includeDisabled || a.enabled) &&
+          (!framework || a.framework.toLowerCase() === framework) &&
+          (!filter.protocol || a.protocol === filter.protocol) &&
+          (!filter.health || a.health === filter.health) &&
+          caps.every((c) => a.capabilities.includes(c)) &&
+          tags.every((t) => a.tags.includes(t)),
+      );
     },
   };
 }

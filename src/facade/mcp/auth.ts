@@ -47,6 +47,7 @@ export function createTokenVerifier(core: Pick<CoreClients, "auth">, resource: s
   const maxEntries = opts.maxEntries ?? 10_000;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { caller: Omit<McpCaller, "token">; until: number }>();
+  const pending = new Map<string, Promise<Omit<McpCaller, "token">>>();
 
   return async (token) => {
     const key = createHash("sha256").update(token).digest("base64url");
@@ -54,6 +55,17 @@ export function createTokenVerifier(core: Pick<CoreClients, "auth">, resource: s
     const t = now();
     if (hit && hit.until > t && hit.caller.expiresAt * 1000 > t) return { token, ...hit.caller };
     if (hit) cache.delete(key);
+    // Requests with the same token while one check runs share its answer: a burst costs one RPC.
+    let asking = pending.get(key);
+    if (!asking) {
+      asking = ask(key, token, t);
+      pending.set(key, asking);
+      void asking.catch(() => undefined).finally(() => pending.delete(key));
+    }
+    return { token, ...(await asking) };
+  };
+
+  async function ask(key: string, token: string, t: number): Promise<Omit<McpCaller, "token">> {
     let res;
     try {
       res = await core.auth.verifyAccessToken({ token, resource });
@@ -67,6 +79,6 @@ export function createTokenVerifier(core: Pick<CoreClients, "auth">, resource: s
     const caller = { subject: res.subject, clientId: res.clientId, scopes: [...res.scopes], expiresAt };
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
     cache.set(key, { caller, until: t + cacheMs });
-    return { token, ...caller };
-  };
+    return caller;
+  }
 }
