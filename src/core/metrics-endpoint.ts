@@ -14,6 +14,16 @@ function reply(res: Res, status: number, contentType: string, body: string): voi
 }
 
 /**
+ * The TCP peer. An h2c connection reaches the HTTP/2 server as a wrapped
+ * stream (see server.ts `replaying`), which Node puts inside a socket of its
+ * own: the address is on the wrapped stream, which carries the real socket's.
+ */
+function peerAddress(req: Req): string | undefined {
+  const socket = req.socket as (typeof req.socket & { stream?: { remoteAddress?: string } }) | undefined;
+  return socket?.remoteAddress ?? socket?.stream?.remoteAddress;
+}
+
+/**
  * `GET /metrics` on the core's port (HTTP/1.1 and h2), answered before the
  * Connect handler sees the request, so a split `--role core` process is
  * scraped on its own. Only addresses in the allow list (the socket's peer:
@@ -29,7 +39,7 @@ export function withMetricsEndpoint<H extends (req: never, res: never) => void>(
       res.setHeader("allow", "GET, HEAD");
       return reply(res, 405, "application/json", JSON.stringify({ error: "method_not_allowed", error_description: `${req.method} is not allowed on /metrics` }));
     }
-    if (!isAllowed(allow, req.socket?.remoteAddress)) {
+    if (!isAllowed(allow, peerAddress(req))) {
       return reply(res, 403, "application/json", JSON.stringify({ error: "forbidden", error_description: "metrics: this address may not read /metrics (see MESHAI_METRICS_ALLOW)" }));
     }
     metrics.exposition().then(

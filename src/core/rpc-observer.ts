@@ -83,13 +83,16 @@ export function createRpcObserver(telemetry: CoreTelemetry): Interceptor {
         ...res,
         message: (async function* () {
           let failure: unknown;
+          let ended = false;
           try {
             yield* source;
+            ended = true;
           } catch (e) {
             failure = e;
             throw e;
           } finally {
-            done(failure);
+            // Stopped early without an error: the client went away (or cancelled).
+            done(failure ?? (ended ? undefined : new ConnectError("the client stopped reading the stream", Code.Canceled)));
           }
         })(),
       };

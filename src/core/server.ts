@@ -225,6 +225,10 @@ function replaying(socket: net.Socket, head: Buffer): Duplex {
       callback(error);
     },
   });
+  // The peer's address, as a socket would report it (the /metrics allow list reads it).
+  for (const key of ["remoteAddress", "remotePort", "remoteFamily"] as const) {
+    Object.defineProperty(stream, key, { get: () => socket[key] });
+  }
   stream.push(head);
   socket.on("data", (chunk: Buffer) => {
     if (!stream.push(chunk)) socket.pause();

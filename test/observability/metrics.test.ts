@@ -191,3 +191,27 @@ describe("/metrics answers only the addresses in MESHAI_METRICS_ALLOW", () => {
     expect(() => loadConfig(testEnv({ MESHAI_METRICS_ALLOW: "10.0.0.0/8, not-an-address" }))).toThrow(/MESHAI_METRICS_ALLOW.*not-an-address/);
   });
 });
+
+describe("the core's /metrics also answers HTTP/2 (h2c) clients", () => {
+  it("serves the exposition over h2c to an allowed peer", async () => {
+    const http2 = await import("node:http2");
+    const session = http2.connect(stack.core.url);
+    try {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ":method": "GET", ":path": "/metrics" });
+        let status = 0;
+        let body = "";
+        req.on("response", (h) => (status = Number(h[":status"])));
+        req.setEncoding("utf8");
+        req.on("data", (c: string) => (body += c));
+        req.on("end", () => resolve({ status, body }));
+        req.on("error", reject);
+        req.end();
+      });
+      expect(status).toBe(200);
+      expect(parseExposition(body).get("meshai_rpc_requests_total")?.type).toBe("counter");
+    } finally {
+      session.close();
+    }
+  });
+});
