@@ -167,9 +167,19 @@ describe("the logger redacts secret fields and 5xx errors are logged with their 
   it("writes [redacted] for passwords, tokens, codes and authorization/cookie headers", () => {
     const out = captureLog();
     const logger = createLogger({ level: "debug", destination: out });
-    logger.info({ password: "pw-1", access_token: "at-1", nested: { refresh_token: "rt-1", code: "code-1" }, req: { headers: { authorization: "Bearer hdr-1", cookie: "sid=ck-1" } } }, "x");
-    expect(out.raw.join("\n")).not.toMatch(/pw-1|at-1|rt-1|code-1|hdr-1|ck-1/);
-    expect(out.lines()[0]).toMatchObject({ password: "[redacted]", nested: { refresh_token: "[redacted]" } });
+    logger.info(
+      {
+        password: "pw-1",
+        access_token: "at-1",
+        body: { refresh_token: "rt-1", code: "code-1", client_secret: "cs-1" },
+        query: { code_verifier: "cv-1" },
+        req: { headers: { authorization: "Bearer hdr-1", cookie: "sid=ck-1" } },
+        headers: { "set-cookie": "sid=sc-1" },
+      },
+      "x",
+    );
+    expect(out.raw.join("\n")).not.toMatch(/pw-1|at-1|rt-1|code-1|cs-1|cv-1|hdr-1|ck-1|sc-1/);
+    expect(out.lines()[0]).toMatchObject({ password: "[redacted]", body: { refresh_token: "[redacted]" }, headers: { "set-cookie": "[redacted]" } });
   });
 
   it("logs an unexpected facade error at error level with the request id and stack, and answers 500 without it", async () => {
