@@ -344,6 +344,15 @@ async function serve(config: Config, role: "all" | "core" | "facade"): Promise<v
     log.info({ signal }, "shutting down");
     void stopAll().then(() => process.exit(0));
   };
+  // A crash is still a crash (exit 1), but its stack arrives as a log line.
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception");
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (reason) => {
+    log.fatal({ err: reason }, "unhandled promise rejection");
+    process.exit(1);
+  });
   process.once("SIGINT", () => onSignal("SIGINT"));
   process.once("SIGTERM", () => onSignal("SIGTERM"));
 

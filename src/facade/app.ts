@@ -94,5 +94,9 @@ export function createApp({ config, core, routes = [], log, observability }: App
   app.use(unmatched());
   app.use(router.routes());
   app.use(router.allowedMethods());
+  // What escapes the error handler (a streamed body failing mid-way): a log line, not Koa's stderr dump.
+  app.on("error", (err: unknown, ctx?: Koa.Context) => {
+    facadeObservability.logger.error({ err, method: ctx?.method, path: ctx?.path }, "response failed");
+  });
   return app;
 }
