@@ -215,3 +215,28 @@ describe("the core's /metrics also answers HTTP/2 (h2c) clients", () => {
     }
   });
 });
+
+describe("in a split deployment each process's /metrics shows its own half", () => {
+  let t: TestCore;
+  let facade: RunningFacade;
+  beforeAll(async () => {
+    t = await startTestCore();
+    const env = testEnv({ MESHAI_CORE_URL: t.core.url, MESHAI_ISSUER: t.config.issuer });
+    facade = await startFacade(loadConfig(env), undefined, { observability: createObservability({ logLevel: "silent" }), graceMs: 200 });
+  });
+  afterAll(async () => {
+    await facade?.close();
+    await t?.close();
+  });
+
+  it("counts the facade's HTTP request on the facade and the RPC it made on the core, each once", async () => {
+    expect((await fetch(`${facade.url}/.well-known/oauth-authorization-server`)).status).toBe(200);
+    const onFacade = await scrape(facade.url);
+    const onCore = await scrape(t.core.url);
+    expect(total(onFacade, "meshai_http_requests_total", { route: "/.well-known/oauth-authorization-server" })).toBe(1);
+    expect(total(onFacade, "meshai_rpc_requests_total")).toBe(0);
+    expect(total(onCore, "meshai_rpc_requests_total", { service: "meshai.v1.AuthService" })).toBeGreaterThanOrEqual(1);
+    expect(total(onCore, "meshai_http_requests_total")).toBe(0);
+    expect(onFacade.get("process_cpu_seconds_total")?.type).toBe("counter");
+  });
+});
