@@ -1,3 +1,4 @@
+import os from "node:os";
 import { type DestinationStream, type Logger, pino } from "pino";
 import type { Config } from "../config.js";
 import { currentRequestId } from "./request-context.js";
@@ -72,7 +73,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   return pino(
     {
       level: opts.level,
-      base: { pid: process.pid },
+      base: { pid: process.pid, hostname: os.hostname() },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       messageKey: "msg",
