@@ -23,6 +23,7 @@ export interface CoreTelemetry {
   tokenRefused(stage: "token_endpoint" | "verification", reason: string, detail?: Record<string, string | undefined>): void;
   agentCall(agent: { id: string; protocol: string }, ok: boolean, ms: number, error?: string): void;
   breakerChanged(agentId: string, from: BreakerStateName, to: BreakerStateName): void;
+  agentHealth(agent: { id: string; health: string }, verdict: { health: string; detail: string }): void;
   taskEnded(event: TaskEvent): void;
 }
 
@@ -65,6 +66,12 @@ export function createCoreTelemetry(obs: Observability): CoreTelemetry {
       const line = { event: "circuit_breaker", agent_id: agentId, from, to };
       if (to === "open") logger.warn(line, `circuit opened for agent ${agentId}`);
       else logger.info(line, `circuit ${to === "closed" ? "closed" : "half-open"} for agent ${agentId}`);
+    },
+    agentHealth(agent, verdict) {
+      const line = { event: "agent_health", agent_id: agent.id, from: agent.health, to: verdict.health, detail: clip(verdict.detail) };
+      if (agent.health === verdict.health) logger.debug(line, "agent health checked");
+      else if (verdict.health === "healthy") logger.info(line, `agent ${agent.id} is healthy`);
+      else logger.warn(line, `agent ${agent.id} is ${verdict.health}`);
     },
     taskEnded(event) {
       const kind = kindOf(event.taskId);

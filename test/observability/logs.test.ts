@@ -120,6 +120,22 @@ describe("domain events are logged with ids and reasons, never personal data or 
     expect(String(line!.error)).toMatch(/teleportation/);
   });
 
+  it("an agent turning unhealthy is logged at warn with its id and the probe's reason", async () => {
+    const token = await adminToken("mcp:manage mcp:read");
+    const call = (method: string, body: unknown) =>
+      fetch(`${stack.core.url}/meshai.v1.MeshService/${method}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    const reg = await call("RegisterAgent", {
+      agent: { id: "gone-agent", name: "Gone", protocol: "AGENT_PROTOCOL_MESHAI_HTTP", endpoint: "http://127.0.0.1:9", capabilities: ["text_generation"] },
+    });
+    expect(reg.status).toBe(200);
+    expect((await call("CheckAgentHealth", { id: "gone-agent" })).status).toBe(200);
+    expect(lines().find((l) => l.event === "agent_health" && l.agent_id === "gone-agent")).toMatchObject({ level: "warn", to: "unhealthy" });
+  });
+
   it("a refused token is logged and counted with the verifier's reason", async () => {
     const res = await fetch(`${stack.core.url}/meshai.v1.MeshService/ListAgents`, {
       method: "POST",

@@ -63,7 +63,7 @@ export function createMeshEngine(config: MeshConfig, db: Database, clock: Clock,
     telemetry,
     options: { defaultTimeoutMs: config.taskTimeoutSeconds * 1000, ...options.executor },
   });
-  const healthChecks = createHealthChecks({ agents, agentStats, adapters, clock, intervalSeconds: config.healthCheckIntervalSeconds });
+  const healthChecks = createHealthChecks({ agents, agentStats, adapters, clock, intervalSeconds: config.healthCheckIntervalSeconds, onVerdict: telemetry?.agentHealth });
   const workflowLimits: WorkflowLimits = {
     maxSteps: config.workflowMaxSteps ?? 100,
     maxFanOut: config.workflowMaxFanOut ?? 50,

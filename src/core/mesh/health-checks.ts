@@ -14,6 +14,8 @@ export interface HealthCheckDeps {
   timeoutMs?: number;
   /** Probes in flight at once. */
   concurrency?: number;
+  /** Told of each stored verdict with the health the agent had before (logs its changes). */
+  onVerdict?: (agent: AgentRecord, verdict: HealthVerdict) => void;
 }
 
 /**
@@ -39,7 +41,10 @@ export function createHealthChecks(deps: HealthCheckDeps) {
         verdict = { health: "unhealthy", detail: e instanceof Error ? e.message : String(e) };
       }
     }
-    if (!stop.signal.aborted) await deps.agentStats.setHealth(agent.id, verdict.health, verdict.detail, deps.clock.now());
+    if (!stop.signal.aborted) {
+      await deps.agentStats.setHealth(agent.id, verdict.health, verdict.detail, deps.clock.now());
+      deps.onVerdict?.(agent, verdict);
+    }
     return verdict;
   }
 
