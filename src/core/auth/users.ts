@@ -73,6 +73,14 @@ export function createUserAccounts(deps: {
     async update(idOrEmail: string, patch: Pick<UserPatch, "name" | "admin" | "disabled">): Promise<UserRecord> {
       const user = await mustFind(idOrEmail);
       if (patch.name !== undefined) checkName(patch.name);
+      // Nobody could manage the platform any more (not even to undo this) but through the CLI on the server.
+      const losesAdmin = user.admin && !user.disabled && (patch.admin === false || patch.disabled === true);
+      if (losesAdmin && (await users.countActiveAdmins()) <= 1) {
+        throw new ConnectError(
+          `user: ${user.email} is the last active administrator; make another user an administrator first`,
+          Code.FailedPrecondition,
+        );
+      }
       await users.update(user.id, patch, clock.now());
       if (patch.disabled) await deps.endSessions?.(user.id);
       return (await users.byId(user.id))!;

@@ -76,6 +76,11 @@ export function createUserRepository(knex: Knex) {
       const row = await knex("users").count({ n: "*" }).first();
       return Number(row?.n ?? 0);
     },
+    /** Administrators who can still sign in: there must always be one. */
+    async countActiveAdmins(): Promise<number> {
+      const row = await knex("users").where({ admin: true, disabled: false }).count({ n: "*" }).first();
+      return Number(row?.n ?? 0);
+    },
     async update(id: string, patch: UserPatch, now: number): Promise<void> {
       const cols: Record<string, unknown> = { updated_at: now };
       if (patch.name !== undefined) cols.name = patch.name;
