@@ -192,12 +192,15 @@ function watch(args: string[]) {
 }
 
 async function detached(task: string): Promise<string> {
-  for await (const r of mesh.executeTask({ task, agents: ["cli-writer"], detached: true }, auth(admin))) return r.event!.taskId;
+  for await (const r of mesh.executeTask({ task, agents: ["cli-runner"], detached: true }, auth(admin))) return r.event!.taskId;
   throw new Error("no event");
 }
 
 describe("task list, show, watch and cancel see every user's tasks (ListTasks, GetTask, WatchTask, CancelTask)", { timeout: 120_000 }, () => {
   let running = "";
+  beforeAll(async () => {
+    await t.core.platform.registry.register({ id: "cli-runner", name: "Runner", protocol: "meshai_http", endpoint: agent.url, capabilities: ["cli_running"] });
+  });
   it("task list filters by state and kind; --json has the ListTasks fields", async () => {
     const text = "gated: list me";
     gates.set(text, gate());
@@ -206,11 +209,11 @@ describe("task list, show, watch and cancel see every user's tasks (ListTasks, G
     const list = await cli(["task", "list", "--state", "executing"]);
     expect(list.code, list.stderr).toBe(0);
     const line = list.stdout.split("\n").find((l) => l.startsWith(`${running}\t`));
-    expect(line?.split("\t")).toEqual([running, "task", "executing", "cli-writer", expect.stringMatching(/^\d{4}-/), "admin@example.com", text]);
+    expect(line?.split("\t")).toEqual([running, "task", "executing", "cli-runner", expect.stringMatching(/^\d{4}-/), "admin@example.com", text]);
     expect((await cli(["task", "list", "--state", "completed"])).stdout).not.toContain(running);
     expect((await cli(["task", "list", "--kind", "workflow"])).stdout).not.toContain(running);
     const json = JSON.parse((await cli(["task", "list", "--kind", "task", "--json"])).stdout) as Array<Record<string, unknown>>;
-    expect(json.find((x) => x.id === running)).toMatchObject({ kind: "TASK_KIND_TASK", state: "TASK_STATE_EXECUTING", agentId: "cli-writer" });
+    expect(json.find((x) => x.id === running)).toMatchObject({ kind: "TASK_KIND_TASK", state: "TASK_STATE_EXECUTING", agentId: "cli-runner" });
     const bad = await cli(["task", "list", "--state", "sleeping"]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--state/);
@@ -245,7 +248,7 @@ describe("task list, show, watch and cancel see every user's tasks (ListTasks, G
     const show = await cli(["task", "show", running]);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/^state\s+completed$/m);
-    expect(show.stdout).toMatch(/^agent\s+cli-writer$/m);
+    expect(show.stdout).toMatch(/^agent\s+cli-runner$/m);
     expect(show.stdout).toContain("done: gated: list me");
     expect(show.stdout).toMatch(/^events \(\d+\)$/m);
     expect(show.stdout).toMatch(/^ {2}#1\t\S+\tACCEPTED\tpending\ttask accepted$/m);
@@ -286,7 +289,7 @@ describe("task list, show, watch and cancel see every user's tasks (ListTasks, G
 
   it("a workflow's steps show in task show and task list --parent (ListTasks parent_id)", async () => {
     const { workflow } = await mesh.submitWorkflow(
-      { workflowType: "sequential", payload: { steps: [{ id: "draft", task: "draft it", agent: "cli-writer" }, { id: "polish", task: "polish: {{previous.output}}", agent: "cli-writer" }] } },
+      { workflowType: "sequential", payload: { steps: [{ id: "draft", task: "draft it", agent: "cli-runner" }, { id: "polish", task: "polish: {{previous.output}}", agent: "cli-runner" }] } },
       auth(admin),
     );
     const id = workflow!.id;
@@ -298,8 +301,8 @@ describe("task list, show, watch and cancel see every user's tasks (ListTasks, G
     expect(show.stdout).toMatch(/^steps \(2\)$/m);
     const steps = (await cli(["task", "list", "--parent", id])).stdout.trim().split("\n").map((l) => l.split("\t"));
     expect(steps.map((s) => [s[1], s[2], s[3]])).toEqual([
-      ["task", "completed", "cli-writer"],
-      ["task", "completed", "cli-writer"],
+      ["task", "completed", "cli-runner"],
+      ["task", "completed", "cli-runner"],
     ]);
     expect(steps[0]![6]).toBe("draft it");
     const viaRpc = await mesh.listTasks({ parentId: id }, auth(admin));

@@ -101,6 +101,11 @@ export const LIVE_SCRIPT = `"use strict";
     if (stateTag && ev.state) {
       stateTag.textContent = ev.state;
       stateTag.setAttribute("data-task-state", ev.state);
+      stateTag.className = ev.state === "completed" ? "tag on" : ev.state === "failed" || ev.state === "cancelled" ? "tag off" : "tag";
+    }
+    var ended = document.querySelector("[data-task-ended]");
+    if (ended && ev.time && (ev.type === "completed" || ev.type === "failed" || ev.type === "cancelled")) {
+      ended.textContent = ev.time.slice(0, 16).replace("T", " ") + " UTC";
     }
     if (output) {
       if (ev.type === "output") output.textContent += ev.output;

@@ -5,6 +5,10 @@
 export const SECTION_STYLESHEET_PATH = "/admin/assets/sections.css";
 
 export const SECTION_STYLESHEET = `
+body.console [hidden] { display: none !important; }
+body.console input[type=url], body.console input[type=number] { width: 100%; font: inherit; padding: 10px 12px;
+  border: 1px solid var(--line); border-radius: 8px; background: var(--bg); color: var(--fg); }
+body.console input[type=number] { max-width: 140px; }
 body.console pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0 0 16px; padding: 10px 12px; border: 1px solid var(--line);
   border-radius: 8px; font-size: .85rem; max-height: 420px; overflow-y: auto; }
 body.console pre:empty::before { content: "—"; color: var(--muted); }

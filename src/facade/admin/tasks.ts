@@ -199,7 +199,7 @@ ${workflow ? html`<dt>Workflow type</dt><dd>${task.input}</dd>` : html`<dt>Agent
 <dt>Capabilities</dt><dd>${task.capabilities.length ? task.capabilities.map((c) => html`<span class="tag">${c}</span> `) : "—"}</dd>
 <dt>Created</dt><dd>${when(task.createTime)}</dd>
 <dt>Updated</dt><dd>${when(task.updateTime)}</dd>
-<dt>Ended</dt><dd>${task.endTime ? when(task.endTime) : "—"}</dd>
+<dt>Ended</dt><dd data-task-ended>${task.endTime ? when(task.endTime) : "—"}</dd>
 ${task.error ? html`<dt>Error</dt><dd class="wrap">${task.error}</dd>` : null}
 </dl>
 ${workflow ? null : html`<h2>Input</h2><pre class="wrap">${task.input}</pre>`}
