@@ -255,6 +255,53 @@ describe("OAuth clients: list with redirect URIs and how registered; delete take
   });
 });
 
+describe("lists page through their results", () => {
+  it("users come 25 to a page with Next page and First page links", async () => {
+    for (let i = 0; i < 26; i++) await stack.t.core.platform.users.insert({
+      id: `usr_page${String(i).padStart(2, "0")}`,
+      email: `pager${String(i).padStart(2, "0")}@example.com`,
+      name: "",
+      passwordHash: "x",
+      admin: false,
+      disabled: false,
+      createdAt: Date.now() + i,
+      updatedAt: Date.now() + i,
+      lastLoginAt: null,
+    });
+    await page.goto(`${stack.issuer}/admin/users?query=pager`);
+    expect(await page.locator("table.list tbody tr").count()).toBe(25);
+    await Promise.all([page.waitForURL(/page_token=/), page.getByRole("link", { name: "Next page" }).click()]);
+    expect(await page.locator("table.list tbody td:first-child").allTextContents()).toEqual(["pager25@example.com"]);
+    expect(await page.getByRole("link", { name: "Next page" }).count()).toBe(0);
+    await Promise.all([page.waitForURL((u) => !u.search.includes("page_token")), page.getByRole("link", { name: "First page" }).click()]);
+    expect(await page.locator("table.list tbody tr").count()).toBe(25);
+  });
+});
+
+describe("OAuth clients added by an administrator, and revoking every grant to one client", () => {
+  it("shows how the client was registered, and 'revoke all grants to this client' ends that client's tokens only", async () => {
+    await stack.t.core.platform.oauth.registry.createByAdmin({
+      client_name: "Ops dashboard",
+      redirect_uris: ["http://127.0.0.1:7777/callback"],
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code", "refresh_token"],
+    });
+    await page.goto(`${stack.issuer}/admin/clients`);
+    expect(await page.locator("table.list tbody tr", { hasText: "Ops dashboard" }).textContent()).toContain("Added by an administrator");
+    const carol = { email: "carol@example.com", password: "carol-new-password-2" };
+    const a = await grantedTokens(stack, BOB, "Shared app");
+    const b = await grantedTokens(stack, carol, "Shared app");
+    await page.goto(`${stack.issuer}/admin/grants?client_id=${encodeURIComponent(a.clientId)}`);
+    expect(await page.locator("table.list tbody tr").count()).toBe(1);
+    await press("Revoke all grants to this client");
+    await press("Revoke all");
+    expect(await flash()).toContain("Revoked 1 grant to client");
+    expect(await grpcListAgentsCode(stack, a.accessToken)).toBe(Code.Unauthenticated);
+    // Another client's grant is untouched.
+    expect(await grpcListAgentsCode(stack, b.accessToken)).toBe(0);
+  });
+});
+
 describe("losing admin standing ends console access on the next request", () => {
   it("an administrator whose admin flag is removed gets 403 on the next page; once disabled, they are sent to sign in", async () => {
     await stack.addUser("eve@example.com", "eve-password-1", { admin: true });
