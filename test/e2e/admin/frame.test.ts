@@ -66,3 +66,28 @@ describe("the dashboard counts what each section lists", () => {
     await context.close();
   });
 });
+
+describe("an unknown console page is a console 404 for an admin, and asks strangers to sign in first", () => {
+  it("GET /admin/no-such-page: 404 page in the frame when signed in, redirect to sign-in otherwise", async () => {
+    const context = await browser.newContext();
+    const anonymous = await context.request.get(`${stack.issuer}/admin/no-such-page`, { maxRedirects: 0 });
+    expect(anonymous.status()).toBe(303);
+    const page = await context.newPage();
+    await signInToConsole(page, stack);
+    const res = await page.goto(`${stack.issuer}/admin/no-such-page`);
+    expect(res?.status()).toBe(404);
+    expect(await page.locator("nav").count()).toBe(1);
+    expect(await page.getByRole("alert").textContent()).toContain("There is no console page at /admin/no-such-page");
+    await context.close();
+  });
+});
+
+describe("the console guide is served with the other docs", () => {
+  it("/docs/admin renders docs/admin.md with its command and RPC table", async () => {
+    const res = await fetch(`${stack.issuer}/docs/admin`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain("The admin console");
+    expect(text).toContain("AuthService/CreateConsoleToken");
+  });
+});
