@@ -7,6 +7,7 @@ import { HttpError } from "../errors.js";
 import { followNext } from "../oauth/authorize.js";
 import { sameToken } from "../oauth/cookies.js";
 import { CONSOLE_STYLESHEET, CONSOLE_STYLESHEET_PATH } from "../pages/console-stylesheet.js";
+import { html } from "../pages/html.js";
 import { agentConsole } from "./agents.js";
 import { clientConsole } from "./clients.js";
 import { dashboardConsole } from "./dashboard.js";
@@ -35,6 +36,23 @@ function signInRoutes(router: Router, { core }: RouteDeps, frame: ConsoleFrame):
     const next = wanted && isConsolePath(wanted) ? wanted : "/admin";
     const res = await core.auth.startConsoleSignIn({ next, sessionToken: cookies.session(ctx) ?? "" });
     followNext(ctx, cookies, res.next);
+  }));
+
+  // A typed or bookmarked sign-out link: a page with the sign-out button (a GET never signs anyone out).
+  router.get("/admin/logout", guarded(async (ctx) => {
+    const sessionToken = cookies.session(ctx);
+    if (!sessionToken) {
+      ctx.status = 303;
+      ctx.set("Cache-Control", "no-store");
+      ctx.redirect("/oauth/logout");
+      return;
+    }
+    frame.page(ctx, {
+      title: "Sign out",
+      body: html`<h1>Sign out of MeshAI?</h1>
+<p>This ends your sign-in in this browser, for the console and for apps asking you to sign in.</p>
+<form method="post" action="/admin/logout"><input type="hidden" name="csrf_token" value="${consoleCsrfToken(sessionToken)}"><div class="inline-actions"><button type="submit">Sign out</button><a class="button secondary" href="/admin">Cancel</a></div></form>`,
+    });
   }));
 
   // Ends the login session everywhere it is used (console and OAuth pages alike).

@@ -330,6 +330,19 @@ describe("signing out ends the session shared with the OAuth pages", () => {
     expect(new URL(p.url()).pathname).toBe("/oauth/login");
     await context.close();
   });
+
+  it("GET /admin/logout only shows a Sign out button; pressing it signs out", async () => {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    await signInToConsole(p, stack);
+    await p.goto(`${stack.issuer}/admin/logout`);
+    expect(await p.locator("h1").textContent()).toBe("Sign out of MeshAI?");
+    expect((await p.goto(`${stack.issuer}/admin`))?.status()).toBe(200);
+    await p.goto(`${stack.issuer}/admin/logout`);
+    await press("Sign out", p);
+    expect(await p.locator("h1").textContent()).toContain("signed out");
+    await context.close();
+  });
 });
 
 describe("a form on another site cannot act in the console", () => {
