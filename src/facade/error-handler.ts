@@ -1,6 +1,5 @@
 import type { Context, Middleware } from "koa";
-import type { Config } from "../config.js";
-import { createLogger, type Logger } from "../observability/logger.js";
+import type { Logger } from "../observability/logger.js";
 import { toHttpError, toJsonRpcError } from "./errors.js";
 
 /** The MCP endpoint speaks JSON-RPC: its errors (even a body that never parsed) are JSON-RPC error objects. */
@@ -19,15 +18,6 @@ export function serverErrorLog(logger: Logger): ServerErrorLog {
   return (err, ctx) => {
     logger.error({ err, method: ctx.method, path: ctx.path, status: ctx.status }, "request failed");
   };
-}
-
-/**
- * A 5xx log on a logger of its own at `config.logLevel`. Prefer
- * `serverErrorLog(deps.observability.logger)` in route modules: that logger
- * carries the facade's component and shares the process's destination.
- */
-export function defaultServerErrorLog(config: Pick<Config, "logLevel">): ServerErrorLog {
-  return serverErrorLog(createLogger({ level: config.logLevel }).child({ component: "facade" }));
 }
 
 /**
