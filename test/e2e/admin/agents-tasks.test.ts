@@ -64,7 +64,14 @@ function gated(key: string) {
   return g;
 }
 
+/** The agent the task tests run on; the agents tests register it through the form, a filtered run here. */
+async function ensureWriter(): Promise<void> {
+  const exists = await registry().get("writer").then(() => true, () => false);
+  if (!exists) await registry().register({ id: "writer", name: "Writer II", protocol: "meshai_http", endpoint: agent.url, capabilities: ["console_writing"] });
+}
+
 async function startDetached(task: string): Promise<string> {
+  await ensureWriter();
   const stop = new AbortController();
   try {
     for await (const r of mesh.executeTask({ task, agents: ["writer"], detached: true }, { ...auth(), signal: stop.signal })) return r.event!.taskId;
@@ -328,6 +335,40 @@ describe("the task events SSE endpoint: admins only, one event per task event wi
     expect(sse(await all.text()).map((e) => e.event)).toEqual(["end"]);
     const bad = await page.request.get(`${stack.issuer}/admin/tasks/${id}/events`, { headers: { "last-event-id": "seven" } });
     expect(bad.status()).toBe(400);
+  });
+
+  it("a browser that goes away cancels the WatchTask stream behind it", async () => {
+    // Count the core's live followers of the task (WatchTask subscribes to the event bus while it streams).
+    const bus = stack.t.core.platform.mesh.bus;
+    const subscribe = bus.subscribe.bind(bus);
+    const live = new Map<string, number>();
+    bus.subscribe = (taskId, listener) => {
+      live.set(taskId, (live.get(taskId) ?? 0) + 1);
+      const off = subscribe(taskId, listener);
+      return () => {
+        live.set(taskId, live.get(taskId)! - 1);
+        off();
+      };
+    };
+    const g = gated("sse-leave");
+    try {
+      const running = await startDetached("write the sse-leave letter");
+      await agent.waitFor((t) => t.includes("sse-leave"));
+      const cookie = (await page.context().cookies(stack.issuer)).map((c) => `${c.name}=${c.value}`).join("; ");
+      const leave = new AbortController();
+      const res = await fetch(`${stack.issuer}/admin/tasks/${running}/events`, { headers: { cookie, accept: "text/event-stream" }, signal: leave.signal });
+      expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+      const reader = res.body!.getReader();
+      let text = "";
+      while (!/^event: task$/m.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+      await expect.poll(() => live.get(running) ?? 0).toBeGreaterThan(0);
+      leave.abort();
+      await expect.poll(() => live.get(running), { timeout: 10_000 }).toBe(0);
+      expect((await mesh.getTask({ id: running }, auth())).task?.state).toBe(TaskState.EXECUTING);
+    } finally {
+      bus.subscribe = subscribe;
+      g.open();
+    }
   });
 
   it("an unknown task is a 404, not an empty stream", async () => {
