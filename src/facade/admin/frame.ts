@@ -57,6 +57,13 @@ export function when(t: { seconds: bigint; nanos: number } | undefined): string 
   return new Date(timestampMs(t as Parameters<typeof timestampMs>[0])).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 }
 
+/**
+ * Told of every console action that succeeded: who (the admin's user id),
+ * what (method and path) and the message shown. Never a token or password:
+ * form fields are not passed.
+ */
+export type ConsoleAudit = (entry: { adminUserId: string; method: string; path: string; message: string }) => void;
+
 /** Everything the console's own routes (sign-in, sign-out, dashboard) need beyond the kit. */
 export interface ConsoleFrame extends ConsoleKit {
   cookies: Cookies;
@@ -79,7 +86,7 @@ interface CachedToken {
  * The console's frame: sign-in check, the admin's short-lived core token,
  * CSRF, flash messages and the page chrome around every section.
  */
-export function createConsoleFrame({ config, core }: RouteDeps, log: ServerErrorLog): ConsoleFrame {
+export function createConsoleFrame({ config, core }: RouteDeps, log: ServerErrorLog, audit: ConsoleAudit = () => {}): ConsoleFrame {
   const cookies = createCookies(config);
   const issuerOrigin = new URL(config.issuer).origin;
   const secure = config.issuer.startsWith("https:");
@@ -303,7 +310,9 @@ ${c.status === 401 ? html`<p><a class="button" href="/admin/login">Sign in</a></
 
     done(ctx, path, message) {
       if (!isConsolePath(path)) throw new Error(`done: ${path} is not a console path`);
-      setFlash(ctx, adminOf(ctx).csrfToken, message);
+      const admin = adminOf(ctx);
+      setFlash(ctx, admin.csrfToken, message);
+      audit({ adminUserId: admin.user.id, method: ctx.method, path: ctx.path, message });
       noStore(ctx);
       ctx.status = 303;
       ctx.redirect(path);

@@ -82,7 +82,11 @@ function signInRoutes(router: Router, { core }: RouteDeps, frame: ConsoleFrame):
  * administrator's short-lived console token.
  */
 export const adminRoutes: RouteModule = (router, deps) => {
-  const frame = createConsoleFrame(deps, serverErrorLog(deps.observability.logger));
+  const logger = deps.observability.logger;
+  // One info line per console action: the audit trail of who changed what (ids and the message shown, no secrets).
+  const audit = (e: { adminUserId: string; method: string; path: string; message: string }) =>
+    logger.info({ event: "console_action", admin_user_id: e.adminUserId, method: e.method, path: e.path, result: e.message }, "console action");
+  const frame = createConsoleFrame(deps, serverErrorLog(logger), audit);
 
   router.get(CONSOLE_STYLESHEET_PATH, (ctx) => {
     ctx.set("Cache-Control", "public, max-age=3600");
