@@ -81,7 +81,7 @@ export const taskConsole: ConsoleRoutes = (router: Router, deps: RouteDeps, kit:
     const names = withOwner ? await Promise.all(tasks.map((t) => ownerName(ctx, t.owner))) : [];
     return html`${tasks.map(
       (t, i) => html`<tr data-task="${t.id}">
-<td class="wrap"><a href="${taskPath(t.id)}"><code>${t.id}</code></a><br><span class="muted">${short(t.input)}</span></td>
+<td class="wrap"><a href="${taskPath(t.id)}"><code>${t.id}</code></a>${withOwner && t.parentId ? html` <span class="muted">step of <a href="${taskPath(t.parentId)}">${t.parentId}</a></span>` : null}<br><span class="muted">${short(t.input)}</span></td>
 <td>${kindWord(t.kind)}</td>
 <td>${stateTag(t.state)}</td>
 <td>${t.agentId ? html`<a href="/admin/agents/${encodeURIComponent(t.agentId)}">${t.agentId}</a>` : "—"}</td>
