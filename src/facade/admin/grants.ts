@@ -21,7 +21,16 @@ export function grantConsole(router: Router, { core }: RouteDeps, kit: ConsoleFr
     const user = field(q, "user", 320);
     const clientId = field(q, "client_id", 2048);
     const pageToken = field(q, "page_token", 200);
-    const res = await core.auth.listGrants({ user, clientId, pageToken, pageSize: PAGE_SIZE }, adminOf(ctx).call);
+    let res;
+    let notice = "";
+    try {
+      res = await core.auth.listGrants({ user, clientId, pageToken, pageSize: PAGE_SIZE }, adminOf(ctx).call);
+    } catch (e) {
+      // A filter naming nobody is an empty result with a word why, not an error page.
+      if (!(e instanceof ConnectError && e.code === Code.NotFound && user)) throw e;
+      res = { grants: [], nextPageToken: "" };
+      notice = e.rawMessage;
+    }
     const here = link("/admin/grants", { user, client_id: clientId });
     kit.render(ctx, {
       title: "Grants & tokens",
@@ -34,7 +43,8 @@ export function grantConsole(router: Router, { core }: RouteDeps, kit: ConsoleFr
 <button type="submit" class="secondary">Filter</button>
 ${user || clientId ? html`<a href="/admin/grants">Clear</a>` : null}
 </form>
-${user || clientId
+${notice ? html`<p class="alert" role="alert">${notice}</p>` : null}
+${(user || clientId) && !notice
   ? html`<div class="inline-actions">${user
       ? buttonForm(ctx, kit, "/admin/grants/revoke-all", `Revoke all grants of ${user}`, { hidden: { user }, className: "danger" })
       : null}${clientId

@@ -222,6 +222,13 @@ describe("grants: revoking one makes the user's tokens fail at once on MCP and g
     expect(refreshed.status).toBe(400);
   });
 
+  it("a user filter naming nobody shows no grants and says why (not an error page)", async () => {
+    const res = await page.goto(`${stack.issuer}/admin/grants?user=nobody%40example.com`);
+    expect(res?.status()).toBe(200);
+    expect(await page.getByRole("alert").textContent()).toContain("user nobody@example.com not found");
+    expect(await page.getByRole("button", { name: /Revoke all/ }).count()).toBe(0);
+  });
+
   it("revokes all of a user's grants at once", async () => {
     const a = await grantedTokens(stack, BOB, "App one");
     const b = await grantedTokens(stack, BOB, "App two");
