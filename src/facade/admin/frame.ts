@@ -51,7 +51,7 @@ export function isConsolePath(path: string): boolean {
   return /^\/admin(?:[/?]|$)/.test(path) && !/[\\\s#]|\/\//.test(path) && !/\/\.\.?(\/|$)/.test(pathname) && path.length <= 1000;
 }
 
-/** "3 min ago"-free, stable display of a timestamp: UTC, to the minute. */
+/** A timestamp as the console shows it: UTC, to the minute ("—" when absent). */
 export function when(t: { seconds: bigint; nanos: number } | undefined): string {
   if (!t) return "—";
   return new Date(timestampMs(t as Parameters<typeof timestampMs>[0])).toISOString().slice(0, 16).replace("T", " ") + " UTC";
@@ -117,7 +117,7 @@ export function createConsoleFrame({ config, core }: RouteDeps, log: ServerError
     const raw = ctx.cookies.get(FLASH_COOKIE);
     if (!raw) return undefined;
     ctx.append("Set-Cookie", `${FLASH_COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0${secure ? "; Secure" : ""}`);
-    const m = /^([A-Za-z0-9_-]{0,500})\.([A-Za-z0-9_-]{22})$/.exec(raw);
+    const m = /^([A-Za-z0-9_-]{0,2000})\.([A-Za-z0-9_-]{22})$/.exec(raw);
     if (!m || !csrf) return undefined;
     const text = Buffer.from(m[1]!, "base64url").toString("utf8");
     return sameSecret(flashMac(csrf, text), m[2]!) ? text : undefined;
