@@ -61,15 +61,26 @@ function reportParseErrorsAsInvalidArgument(router: ConnectRouter): void {
       const res = await handler(req);
       const { body, trailer } = res;
       if (!trailer || !body || body instanceof Uint8Array) return res;
-      async function* checked() {
-        yield* body as AsyncIterable<Uint8Array>;
-        const message = decodeURIComponent(trailer!.get("grpc-message") ?? "");
-        if (trailer!.get("grpc-status") === String(Code.Internal) && message.startsWith("parse binary:")) {
-          trailer!.set("grpc-status", String(Code.InvalidArgument));
-          trailer!.set("grpc-message", encodeURIComponent(`request message could not be decoded: ${message.slice(13).trim()}`));
-        }
-      }
-      return { ...res, body: checked() };
+      const fix = () => {
+        if (trailer.get("grpc-status") !== String(Code.Internal)) return;
+        const message = decodeURIComponent(trailer.get("grpc-message") ?? "");
+        if (!message.startsWith("parse binary:")) return;
+        trailer.set("grpc-status", String(Code.InvalidArgument));
+        trailer.set("grpc-message", encodeURIComponent(`request message could not be decoded: ${message.slice(13).trim()}`));
+      };
+      // A plain pass-through iterator, not an async generator: this runs on every call.
+      const it = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      const checked: AsyncIterableIterator<Uint8Array> = {
+        [Symbol.asyncIterator]: () => checked,
+        next: () =>
+          it.next().then((r) => {
+            if (r.done) fix();
+            return r;
+          }),
+        return: (v?: unknown) => (it.return ? it.return(v) : Promise.resolve({ done: true as const, value: undefined })),
+        throw: (e?: unknown) => (it.throw ? it.throw(e) : Promise.reject(e)),
+      };
+      return { ...res, body: checked };
     }, handler);
     router.handlers[i] = wrapped;
   });

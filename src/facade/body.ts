@@ -36,18 +36,27 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
       req.off("data", onData);
       req.resume();
+      settled = true;
       reject(tooLarge(limit));
     };
     req.on("data", onData);
-    req.once("end", () => resolve(Buffer.concat(chunks)));
-    const cut = () => reject(new HttpError(400, "invalid_request", "request body was not fully received"));
+    req.once("end", () => {
+      settled = true;
+      resolve(Buffer.concat(chunks));
+    });
+    // Every request ends with "close": build the error (a stack trace) only when it still matters.
+    const cut = () => {
+      if (!settled) reject(new HttpError(400, "invalid_request", "request body was not fully received"));
+      settled = true;
+    };
     req.once("error", cut);
-    req.once("close", cut); // after "end" this is a no-op: the promise has settled
+    req.once("close", cut);
   });
 }
 

@@ -59,6 +59,9 @@ interface LegacySession extends SessionEntry {
 
 type JsonRpcId = string | number | null;
 
+/** The `dropped` signal of a resumable request: its connection dropping does not stop the work. */
+const NEVER_ABORTED = new AbortController().signal;
+
 /** http(s)://localhost, 127.0.0.1 or [::1] on any port: local tools, never a rebinding attacker's name. */
 function isLoopbackOrigin(origin: string): boolean {
   try {
@@ -246,14 +249,17 @@ export function createMcpRoutes(options: McpOptions = {}) {
     /** Notes, per JSON-RPC request id, whether its HTTP response dropped early and whether the client could resume. */
     function linkRequests(session: StreamableSession, body: unknown, res: ServerResponse, protocolVersion: string): void {
       const messages = Array.isArray(body) ? body : [body];
+      const resumable = protocolVersion >= "2025-11-25";
       for (const m of messages) {
         if (typeof m !== "object" || m === null || !("method" in m) || !("id" in m)) continue;
         const rid = (m as { id: string | number }).id;
-        const dropped = new AbortController();
-        session.links.set(rid, { dropped: dropped.signal, resumable: protocolVersion >= "2025-11-25" });
+        // A resumable call ignores drops (the client comes back with Last-Event-ID): no controller to build.
+        const dropped = resumable ? undefined : new AbortController();
+        const link: RequestLink = { dropped: dropped?.signal ?? NEVER_ABORTED, resumable };
+        session.links.set(rid, link);
         res.once("close", () => {
-          if (!res.writableFinished) dropped.abort(new Error("the client closed the connection"));
-          if (session.links.get(rid)?.dropped === dropped.signal) session.links.delete(rid);
+          if (dropped && !res.writableFinished) dropped.abort(new Error("the client closed the connection"));
+          if (session.links.get(rid) === link) session.links.delete(rid);
         });
       }
     }

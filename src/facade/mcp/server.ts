@@ -149,18 +149,23 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     // A plain call: follow the work on this request, with progress when asked.
     const link = deps.linkOf(extra.requestId);
     // Linked by hand: Node 20's AbortSignal.any can lose its listeners to GC while a call runs.
-    const stop = new AbortController();
-    const abort = () => stop.abort(new Error("the call was cancelled or its connection dropped"));
-    for (const s of link && !link.resumable ? [extra.signal, link.dropped] : [extra.signal]) {
-      if (s.aborted) abort();
-      else s.addEventListener("abort", abort, { once: true });
+    // Only cancellation can stop a resumable call: then the SDK's own signal is the one to follow.
+    let signal = extra.signal;
+    if (link && !link.resumable) {
+      const stop = new AbortController();
+      const abort = () => stop.abort(new Error("the call was cancelled or its connection dropped"));
+      for (const s of [extra.signal, link.dropped]) {
+        if (s.aborted) abort();
+        else s.addEventListener("abort", abort, { once: true });
+      }
+      signal = stop.signal;
     }
     const progressToken = extra._meta?.progressToken;
     let progress = 0;
     const ctx: ToolContext = {
       caller,
       core: deps.core,
-      signal: stop.signal,
+      signal,
       detached: link?.resumable ?? false,
       follow: progressToken !== undefined,
       onEvent:
