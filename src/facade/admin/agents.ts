@@ -52,8 +52,8 @@ function stats(a: Agent) {
 }
 
 /** The list's rows: also the fragment the live script re-fetches. */
-function agentRows(agents: Agent[]): Html {
-  if (!agents.length) return html`<tr><td colspan="8" class="empty">No agents yet. Register one.</td></tr>`;
+function agentRows(agents: Agent[], filtered = false): Html {
+  if (!agents.length) return html`<tr><td colspan="8" class="empty">${filtered ? "No agent matches these filters." : "No agents yet. Register one."}</td></tr>`;
   return html`${agents.map((a) => {
     const s = stats(a);
     return html`<tr data-agent="${a.id}">
@@ -68,6 +68,37 @@ function agentRows(agents: Agent[]): Html {
 </tr>`;
   })}`;
 }
+
+const HEALTHS = ["healthy", "degraded", "unhealthy"] as const;
+
+interface AgentFilter {
+  capability: string;
+  protocol: string;
+  health: string;
+  enabledOnly: boolean;
+  pageToken: string;
+}
+
+/** The list's filters from the query; unknown values are ignored rather than refused. */
+function agentFilterOf(q: Fields): AgentFilter {
+  const protocol = field(q, "protocol", 32);
+  const health = field(q, "health", 32);
+  return {
+    capability: field(q, "capability", 64).toLowerCase(),
+    protocol: PROTOCOLS.some(([, w]) => w === protocol) ? protocol : "",
+    health: (HEALTHS as readonly string[]).includes(health) ? health : "",
+    enabledOnly: field(q, "enabled_only", 3) === "yes",
+    pageToken: field(q, "page_token", 200),
+  };
+}
+
+const agentFilterQuery = (f: AgentFilter) => ({
+  capability: f.capability || undefined,
+  protocol: f.protocol || undefined,
+  health: f.health || undefined,
+  enabled_only: f.enabledOnly ? "yes" : undefined,
+  page_token: f.pageToken || undefined,
+});
 
 interface AgentFormValues {
   id?: string;
@@ -168,36 +199,57 @@ function credentialsOf(form: Fields) {
 export const agentConsole: ConsoleRoutes = (router: Router, { core }: RouteDeps, kit: ConsoleKit) => {
   /** Every page of the section carries its stylesheet. */
   const render: ConsoleKit["render"] = (ctx, p) => kit.render(ctx, { ...p, body: html`${sectionStyles()}${p.body}` });
-  const list = async (ctx: Context, pageToken: string) =>
-    core.mesh.listAgents({ includeDisabled: true, pageSize: PAGE_SIZE, pageToken }, adminOf(ctx).call);
+  const list = async (ctx: Context, f: AgentFilter) =>
+    core.mesh.listAgents(
+      {
+        includeDisabled: !f.enabledOnly,
+        capabilities: f.capability ? [f.capability] : [],
+        protocol: f.protocol ? protocolOf(f.protocol) : AgentProtocol.UNSPECIFIED,
+        health: f.health ? (AgentHealth as unknown as Record<string, AgentHealth>)[f.health.toUpperCase()] : AgentHealth.UNSPECIFIED,
+        pageSize: PAGE_SIZE,
+        pageToken: f.pageToken,
+      },
+      adminOf(ctx).call,
+    );
 
   router.get("/admin/agents", kit.requireAdmin, async (ctx) => {
-    const pageToken = field(queryFields(ctx), "page_token", 200);
-    const res = await list(ctx, pageToken);
+    const f = agentFilterOf(queryFields(ctx));
+    const res = await list(ctx, f);
+    const option = (value: string, label: string, current: string) => html`<option value="${value}"${value === current ? html` selected` : null}>${label}</option>`;
+    const filtered = Boolean(f.capability || f.protocol || f.health || f.enabledOnly);
     render(ctx, {
       title: "Agents",
       section: "agents",
       body: html`<h1>Agents</h1>
 <div class="toolbar">
 <a class="button" href="/admin/agents/new">Register agent</a>
-<a href="${link("/admin/agents", { page_token: pageToken })}">Refresh</a>
+<form class="filters" method="get" action="/admin/agents" aria-label="Filter agents">
+<div><label for="capability">Capability</label><input id="capability" name="capability" type="text" value="${f.capability}" autocomplete="off" spellcheck="false"></div>
+<div><label for="protocol">Protocol</label><select id="protocol" name="protocol">${option("", "any", f.protocol)}${PROTOCOLS.map(([, w]) => option(w, w, f.protocol))}</select></div>
+<div><label for="health">Health</label><select id="health" name="health">${option("", "any", f.health)}${HEALTHS.map((h) => option(h, h, f.health))}</select></div>
+<label class="check"><input type="checkbox" name="enabled_only" value="yes"${f.enabledOnly ? html` checked` : null}> Enabled only</label>
+<button type="submit" class="secondary">Apply</button>
+${filtered ? html`<a href="/admin/agents">Clear</a>` : null}
+</form>
+<a href="${link("/admin/agents", agentFilterQuery(f))}">Refresh</a>
 <span class="muted" data-live-status>${res.totalSize} agent${res.totalSize === 1 ? "" : "s"}</span>
 </div>
 <div class="table-wrap"><table class="list">
 <thead><tr><th>Agent</th><th>Protocol</th><th>Capabilities</th><th>Health</th><th>Success</th><th>Avg latency</th><th>Load</th><th>Status</th></tr></thead>
-<tbody data-live-rows="${link("/admin/agents/rows", { page_token: pageToken })}">${agentRows(res.agents)}</tbody>
+<tbody data-live-rows="${link("/admin/agents/rows", agentFilterQuery(f))}">${agentRows(res.agents, filtered)}</tbody>
 </table></div>
-${pager("/admin/agents", { page_token: pageToken }, res.nextPageToken)}
+${pager("/admin/agents", agentFilterQuery(f), res.nextPageToken)}
 ${liveScript()}`,
     });
   });
 
   // The list's rows alone, for the live script.
   router.get("/admin/agents/rows", kit.requireAdmin, async (ctx) => {
-    const res = await list(ctx, field(queryFields(ctx), "page_token", 200));
+    const f = agentFilterOf(queryFields(ctx));
+    const res = await list(ctx, f);
     ctx.set("Cache-Control", "no-store");
     ctx.type = "text/html; charset=utf-8";
-    ctx.body = agentRows(res.agents).value;
+    ctx.body = agentRows(res.agents, Boolean(f.capability || f.protocol || f.health || f.enabledOnly)).value;
   });
 
   const registerPage = (ctx: Context, v: AgentFormValues & { cardUrl?: string; error?: string; errorIn?: "form" | "card" } = {}, status = 200) =>

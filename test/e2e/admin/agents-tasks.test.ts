@@ -131,6 +131,19 @@ describe("agents: register from the form and from an A2A card URL, check health,
     expect(await registry().get("summariser")).toMatchObject({ protocol: "a2a", capabilities: ["summarization"], name: "Summariser" });
   });
 
+  it("filters the agent list by protocol, capability, health and enabled", async () => {
+    await page.goto(`${stack.issuer}/admin/agents`);
+    const filters = page.getByRole("form", { name: "Filter agents" });
+    await filters.getByLabel("Protocol").selectOption("a2a");
+    await Promise.all([page.waitForURL(/protocol=a2a/), filters.getByRole("button", { name: "Apply" }).click()]);
+    const ids = () => page.locator("tr[data-agent]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-agent")));
+    expect(await ids()).toEqual(["summariser"]);
+    await page.goto(`${stack.issuer}/admin/agents?capability=console_writing&health=healthy`);
+    expect(await ids()).toEqual(["writer"]);
+    await page.goto(`${stack.issuer}/admin/agents?capability=no_such_skill`);
+    expect(await page.locator("tbody[data-live-rows]").textContent()).toContain("No agent matches these filters.");
+  });
+
   it("a mistake in the form re-renders it with the core's message naming the field (400), without the token", async () => {
     await page.goto(`${stack.issuer}/admin/agents/new`);
     const form = page.getByRole("form", { name: "Register an agent" });
