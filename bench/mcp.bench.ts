@@ -22,6 +22,7 @@ import { measure, percentile, report } from "./stats.js";
 const ACCEPT = "application/json, text/event-stream";
 const COUNT = Number(process.env.MESHAI_BENCH_MCP_CALLS ?? 2000);
 const CONCURRENCY = 16;
+const ROUNDS = 4;
 
 /** An OpenAI-compatible agent streaming `chunks` deltas, each carrying the moment it was written. */
 function pacedAgent(chunks: number, gapMs: number): http.Server {
@@ -61,6 +62,55 @@ function bareServer(agents: unknown[]): http.Server {
       await transport.handleRequest(req, res, JSON.parse(body));
     });
   });
+}
+
+interface SideFigures {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  count: number;
+  /** Process CPU (user + system, every thread) per call, client included, in ms. */
+  cpuMs: number;
+}
+
+/**
+ * Runs each side `count` times with `concurrency` in flight, in `rounds`
+ * alternating rounds, so that load from elsewhere on the machine, which
+ * drifts, falls on both sides alike. Throughput is each side's calls over the
+ * wall time of its own rounds; CPU per call is the process's CPU time (every
+ * thread) during those rounds, which other processes' load barely moves.
+ */
+async function sideBySide(sides: Record<string, () => Promise<unknown>>, count: number, concurrency: number, rounds: number): Promise<Record<string, SideFigures>> {
+  const acc = Object.fromEntries(Object.keys(sides).map((k) => [k, { latencies: [] as number[], seconds: 0, cpu: 0 }]));
+  const per = Math.ceil(count / rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, op] of Object.entries(sides)) {
+      const a = acc[name]!;
+      let next = 0;
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < per) {
+            next++;
+            const started = performance.now();
+            await op();
+            a.latencies.push(performance.now() - started);
+          }
+        }),
+      );
+      a.seconds += (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      a.cpu += (cpu.user + cpu.system) / 1000;
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(acc).map(([name, a]) => {
+      a.latencies.sort((x, y) => x - y);
+      const n = a.latencies.length;
+      return [name, { perSecond: n / a.seconds, p50: percentile(a.latencies, 50), p99: percentile(a.latencies, 99), count: n, cpuMs: a.cpu / n }];
+    }),
+  );
 }
 
 async function listen(server: http.Server): Promise<string> {
@@ -114,12 +164,20 @@ export async function run(): Promise<void> {
     const theirs = () => post(bareUrl, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_agents", arguments: {} } }, {}).then((r) => r.text());
     await measure(ours, 200, CONCURRENCY);
     await measure(theirs, 200, CONCURRENCY);
-    const a = await measure(ours, COUNT, CONCURRENCY);
-    const b = await measure(theirs, COUNT, CONCURRENCY);
-    console.log(`tools/call list_agents (${agents.length} agents), ${CONCURRENCY} in flight, SSE responses, one process:`);
-    report("  MeshAI facade -> core -> SQLite", a);
+    const { ours: a, bare: b } = (await sideBySide({ ours, bare: theirs }, COUNT, CONCURRENCY, ROUNDS)) as Record<"ours" | "bare", SideFigures>;
+    console.log(
+      `tools/call list_agents (${agents.length} agents), ${CONCURRENCY} in flight, SSE responses; client, facade, core and bare server ` +
+        `in this one process (one event loop; SQLite's reads on its thread pool), ${ROUNDS} alternating rounds per side:`,
+    );
+    const cpu = (f: SideFigures) => `   CPU ${f.cpuMs.toFixed(2)} ms/call`;
+    report("  MeshAI facade -> core (gRPC h2c) -> SQLite", a);
+    console.log(`${"".padEnd(48)}${cpu(a)}`);
     report("  bare SDK server, stateless, from memory", b);
-    console.log(`  ratio MeshAI / bare: ${(a.perSecond / b.perSecond).toFixed(2)}x throughput, p50 ${(a.p50 / b.p50).toFixed(2)}x`);
+    console.log(`${"".padEnd(48)}${cpu(b)}`);
+    console.log(
+      `  ratio MeshAI / bare: ${(a.perSecond / b.perSecond).toFixed(2)}x throughput, p50 ${(a.p50 / b.p50).toFixed(2)}x; ` +
+        `calls per CPU-second ${(b.cpuMs / a.cpuMs).toFixed(2)}x (both include the client's share)`,
+    );
     // Where the time goes: the core's own ListAgents (JWT check, token and user rows, the agents query) without MCP.
     const direct = createCoreClients({ coreUrl: t.core.url });
     const rpc = () => direct.mesh.listAgents({}, { headers: auth });
