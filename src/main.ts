@@ -277,10 +277,14 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
   agent
     .command("list")
     .description("list agents with their health and statistics")
+    .option("--capability <cap...>", "only agents having every one of these capabilities")
+    .addOption(new Option("--protocol <protocol>", "only agents of this protocol").choices(["a2a", "openai", "langserve", "langgraph", "meshai_http", "builtin"]))
+    .addOption(new Option("--health <health>", "only agents in this health state").choices(["unknown", "healthy", "degraded", "unhealthy"]))
+    .option("--enabled-only", "leave out disabled agents")
     .option("--json", "print JSON (credentials only as has_credentials)")
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { capability?: string[]; protocol?: string; health?: string; enabledOnly?: boolean; json?: boolean }) => {
       await withPlatform(config(), async (p) => {
-        const rows = await p.registry.list({ includeDisabled: true });
+        const rows = await p.registry.list({ includeDisabled: !opts.enabledOnly, capabilities: opts.capability, protocol: opts.protocol, health: opts.health });
         if (opts.json) {
           console.log(JSON.stringify(rows.map(({ credentials, ...a }) => ({ ...a, hasCredentials: credentials !== null })), null, 2));
           return;

@@ -47,6 +47,7 @@ describe("--help names every console action's command", { timeout: 60_000 }, () 
     ["user", ["admin"]],
     ["user admin", ["<user>", "--remove"]],
     ["agent", ["update", "enable", "disable", "show", "check", "remove", "add", "list"]],
+    ["agent list", ["--capability", "--protocol", "--health", "--enabled-only", "--json"]],
     ["agent update", ["<id>", "--name", "--capability", "--tag", "--max-concurrent", "--model", "--token-stdin", "--clear-token", "--endpoint", "--protocol"]],
     ["agent show", ["<id>", "--json"]],
     ["task", ["list", "show", "watch", "cancel"]],
@@ -134,6 +135,9 @@ describe("agent update changes only the fields given, enable/disable switch rout
     expect(off.code, off.stderr).toBe(0);
     expect(off.stdout).toContain("agent cli-writer is disabled");
     expect((await cli(["agent", "list"])).stdout).toMatch(/^cli-writer\t.*\tdisabled$/m);
+    const [enabledOnly, byCapability] = await Promise.all([cli(["agent", "list", "--enabled-only"]), cli(["agent", "list", "--capability", "cli_writing", "--protocol", "meshai_http"])]);
+    expect(enabledOnly.stdout).not.toContain("cli-writer");
+    expect(byCapability.stdout.trim().split("\n").map((l) => l.split("\t")[0])).toEqual(["cli-writer"]);
     expect((await cli(["agent", "show", "cli-writer"])).stdout).toMatch(/^enabled\s+no/m);
     const refused = [];
     for await (const r of mesh.executeTask({ task: "write a poem", capabilities: ["cli_writing"] }, auth(admin))) refused.push(r.event!);
