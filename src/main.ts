@@ -3,6 +3,7 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { issueServiceToken } from "./core/auth/service.js";
 import { startCore } from "./core/server.js";
 import { openDatabase } from "./core/store/db.js";
+import { addAccountShowCommands } from "./cli/account-commands.js";
 import { addAgentAdminCommands } from "./cli/agent-commands.js";
 import { readPassword, UsageError, withPlatform } from "./cli/support.js";
 import { addTaskCommands } from "./cli/task-commands.js";
@@ -316,6 +317,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
 
   addAgentAdminCommands(agent, config);
   addTaskCommands(program, config);
+  addAccountShowCommands(user, client, config);
 
   const keys = program.command("keys").description("manage the token signing keys");
   keys
