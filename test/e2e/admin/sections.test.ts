@@ -262,6 +262,15 @@ describe("OAuth clients: list with redirect URIs and how registered; delete take
   });
 });
 
+describe("client ids that are URLs (metadata documents) travel in the path encoded", () => {
+  it("/admin/clients/<encoded URL> reaches GetClient with the decoded id (404 naming it when unknown)", async () => {
+    const id = "https://apps.example.com/oauth/client.json";
+    const res = await page.goto(`${stack.issuer}/admin/clients/${encodeURIComponent(id)}`);
+    expect(res?.status()).toBe(404);
+    expect(await page.getByRole("alert").textContent()).toContain(`client ${id} not found`);
+  });
+});
+
 describe("lists page through their results", () => {
   it("users come 25 to a page with Next page and First page links", async () => {
     for (let i = 0; i < 26; i++) await stack.t.core.platform.users.insert({
