@@ -51,7 +51,7 @@ describe("--help names every console action's command", { timeout: 60_000 }, () 
     ["agent update", ["<id>", "--name", "--capability", "--tag", "--max-concurrent", "--model", "--token-stdin", "--clear-token", "--endpoint", "--protocol"]],
     ["agent show", ["<id>", "--json"]],
     ["task", ["list", "show", "watch", "cancel"]],
-    ["task list", ["--state", "--kind", "--parent", "--limit", "--json"]],
+    ["task list", ["--state", "--kind", "--parent", "--agent", "--limit", "--json"]],
     ["task show", ["<id>", "--json"]],
     ["task watch", ["<id>", "--after", "--json"]],
     ["task cancel", ["<id>", "--reason"]],
@@ -218,6 +218,9 @@ describe("task list, show, watch and cancel see every user's tasks (ListTasks, G
     expect((await cli(["task", "list", "--kind", "workflow"])).stdout).not.toContain(running);
     const json = JSON.parse((await cli(["task", "list", "--kind", "task", "--json"])).stdout) as Array<Record<string, unknown>>;
     expect(json.find((x) => x.id === running)).toMatchObject({ kind: "TASK_KIND_TASK", state: "TASK_STATE_EXECUTING", agentId: "cli-runner" });
+    const byAgent = await cli(["task", "list", "--agent", "cli-runner"]);
+    expect(byAgent.stdout).toContain(running);
+    expect((await cli(["task", "list", "--agent", "no-such-agent"])).stdout).toBe("");
     const bad = await cli(["task", "list", "--state", "sleeping"]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--state/);

@@ -66,12 +66,13 @@ export function addTaskCommands(program: Command, config: () => Config): void {
     .addOption(new Option("--state <state>", "only tasks in this state").choices([...ACTIVE_STATES, ...TERMINAL_STATES]))
     .addOption(new Option("--kind <kind>", "only tasks or only workflows").choices(["task", "workflow"]))
     .option("--parent <workflow_id>", "only the steps of this workflow (oldest first)")
+    .option("--agent <agent_id>", "only tasks routed to this agent")
     .option("--limit <n>", "at most this many (1 to 1000)", wholeNumber, 50)
     .option("--json", "print JSON, as ListTasks returns tasks")
-    .action(async (opts: { state?: string; kind?: string; parent?: string; limit: number; json?: boolean }) => {
+    .action(async (opts: { state?: string; kind?: string; parent?: string; agent?: string; limit: number; json?: boolean }) => {
       if (opts.limit < 1 || opts.limit > 1000) throw new UsageError("--limit must be between 1 and 1000");
       await withPlatform(config(), async (p) => {
-        const rows = await p.mesh.tasks.list({ kind: opts.kind, state: opts.state, parentId: opts.parent, offset: 0, limit: opts.limit });
+        const rows = await p.mesh.tasks.list({ kind: opts.kind, state: opts.state, parentId: opts.parent, agentId: opts.agent, offset: 0, limit: opts.limit });
         if (opts.json) {
           console.log(JSON.stringify(rows.map((t) => toJson(TaskSchema, taskMessage(t))), null, 2));
           return;

@@ -86,6 +86,7 @@ export function createTaskHandlers(mesh: MeshEngine): Partial<ServiceImpl<typeof
         kind: req.kind === TaskKind.UNSPECIFIED ? undefined : taskKindName(req.kind),
         state: taskStateName(req.state) || undefined,
         parentId: req.parentId || undefined,
+        agentId: req.agentId || undefined,
         offset,
         limit: size + 1,
       });

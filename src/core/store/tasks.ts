@@ -108,6 +108,8 @@ export interface TaskListFilter {
   state?: string;
   /** Only the steps of this workflow, oldest first. */
   parentId?: string;
+  /** Only tasks routed to this agent. */
+  agentId?: string;
   offset: number;
   limit: number;
 }
@@ -159,6 +161,7 @@ export function createTaskRepository(knex: Knex) {
       const order = filter.parentId ? "asc" : "desc";
       let q = knex("tasks").orderBy("created_at", order).orderBy("id", order);
       if (filter.parentId) q = q.where({ parent_id: filter.parentId });
+      if (filter.agentId) q = q.where({ agent_id: filter.agentId });
       if (filter.owner !== undefined) q = q.where({ owner: filter.owner });
       if (filter.kind) q = q.where({ kind: filter.kind });
       if (filter.state) q = q.where({ state: filter.state });

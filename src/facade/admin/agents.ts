@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Router } from "@koa/router";
 import type { Context } from "koa";
-import { type Agent, AgentHealth, AgentProtocol } from "../../../gen/meshai/v1/mesh_pb.js";
+import { type Agent, AgentHealth, AgentProtocol, TaskState } from "../../../gen/meshai/v1/mesh_pb.js";
 import type { RouteDeps } from "../app.js";
 import { classifyError } from "../errors.js";
 import { type Html, html } from "../pages/html.js";
@@ -11,6 +11,7 @@ import { liveScript, sectionStyles } from "./live.js";
 import { buttonForm, confirmStep, confirmed, type Fields, field, link, pager, queryFields } from "./widgets.js";
 
 const PAGE_SIZE = 50;
+const RECENT_TASKS = 10;
 /** Mistakes the admin can correct on the same form. */
 const FIXABLE = new Set([Code.InvalidArgument, Code.AlreadyExists]);
 /** The protocols an agent can be registered with from the console (builtin agents ship with MeshAI). */
@@ -325,6 +326,7 @@ ${tokenField(false)}
 
   router.get("/admin/agents/:id", kit.requireAdmin, async (ctx) => {
     const a = await findAgent(ctx);
+    const recent = (await core.mesh.listTasks({ agentId: a.id, pageSize: RECENT_TASKS }, adminOf(ctx).call)).tasks;
     const s = stats(a);
     const base = agentPath(a.id);
     const config = a.config && Object.keys(a.config).length ? JSON.stringify(a.config) : "";
@@ -362,7 +364,17 @@ ${buttonForm(ctx, kit, `${base}/delete`, "Delete", { className: "danger" })}
 <dt>Registered</dt><dd>${when(a.createTime)}</dd>
 <dt>Updated</dt><dd>${when(a.updateTime)}</dd>
 </dl>
-<p class="muted">CLI: <code>meshai agent show ${a.id}</code></p>`,
+<h2>Recent tasks</h2>
+<div class="table-wrap"><table class="list">
+<thead><tr><th>Task</th><th>State</th><th>Created</th><th>Ended</th></tr></thead>
+<tbody>${recent.length
+  ? recent.map(
+      (t) => html`<tr data-task="${t.id}"><td class="wrap"><a href="/admin/tasks/${encodeURIComponent(t.id)}"><code>${t.id}</code></a><br><span class="muted">${t.input.length > 80 ? `${t.input.slice(0, 79)}…` : t.input}</span></td><td><span class="tag${t.state === TaskState.COMPLETED ? " on" : t.state === TaskState.FAILED || t.state === TaskState.CANCELLED ? " off" : ""}">${TaskState[t.state]?.toLowerCase()}</span></td><td>${when(t.createTime)}</td><td>${t.endTime ? when(t.endTime) : "—"}</td></tr>`,
+    )
+  : html`<tr><td colspan="4" class="empty">No task has been routed to this agent yet.</td></tr>`}</tbody>
+</table></div>
+<p><a href="${link("/admin/tasks", { agent: a.id })}">All tasks of ${a.name}</a></p>
+<p class="muted">CLI: <code>meshai agent show ${a.id}</code>, <code>meshai task list --agent ${a.id}</code></p>`,
     });
   });
 

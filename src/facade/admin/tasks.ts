@@ -33,6 +33,7 @@ function short(text: string, max = 80): string {
 interface ListFilter {
   state: string;
   kind: string;
+  agent: string;
   pageToken: string;
 }
 
@@ -42,11 +43,12 @@ function filterOf(q: Fields): ListFilter {
   return {
     state: (STATES as readonly string[]).includes(state) ? state : "",
     kind: kind === "task" || kind === "workflow" ? kind : "",
+    agent: field(q, "agent", 128),
     pageToken: field(q, "page_token", 200),
   };
 }
 
-const filterQuery = (f: ListFilter) => ({ state: f.state || undefined, kind: f.kind || undefined, page_token: f.pageToken || undefined });
+const filterQuery = (f: ListFilter) => ({ state: f.state || undefined, kind: f.kind || undefined, agent: f.agent || undefined, page_token: f.pageToken || undefined });
 
 /**
  * Tasks and workflows: a live list (state and kind filters; the rows are
@@ -97,13 +99,14 @@ ${withOwner ? html`<td class="wrap">${names[i]}</td>` : null}
       {
         state: f.state ? (TaskState as unknown as Record<string, TaskState>)[f.state.toUpperCase()] : TaskState.UNSPECIFIED,
         kind: f.kind === "workflow" ? TaskKind.WORKFLOW : f.kind === "task" ? TaskKind.TASK : TaskKind.UNSPECIFIED,
+        agentId: f.agent,
         pageSize: PAGE_SIZE,
         pageToken: f.pageToken,
       },
       adminOf(ctx).call,
     );
 
-  const emptyText = (f: ListFilter) => (f.state || f.kind ? "No task matches these filters." : "No tasks yet.");
+  const emptyText = (f: ListFilter) => (f.state || f.kind || f.agent ? "No task matches these filters." : "No tasks yet.");
 
   router.get("/admin/tasks", kit.requireAdmin, async (ctx) => {
     const f = filterOf(queryFields(ctx));
@@ -117,8 +120,9 @@ ${withOwner ? html`<td class="wrap">${names[i]}</td>` : null}
 <form class="filters" method="get" action="/admin/tasks" aria-label="Filter tasks">
 <div><label for="state">State</label><select id="state" name="state">${option("", "any", f.state)}${STATES.map((s) => option(s, s, f.state))}</select></div>
 <div><label for="kind">Kind</label><select id="kind" name="kind">${option("", "tasks and workflows", f.kind)}${option("task", "tasks", f.kind)}${option("workflow", "workflows", f.kind)}</select></div>
+<div><label for="agent">Agent id</label><input id="agent" name="agent" type="text" value="${f.agent}" autocomplete="off" spellcheck="false"></div>
 <button type="submit" class="secondary">Apply</button>
-${f.state || f.kind ? html`<a href="/admin/tasks">Clear</a>` : null}
+${f.state || f.kind || f.agent ? html`<a href="/admin/tasks">Clear</a>` : null}
 </form>
 <a href="${link("/admin/tasks", filterQuery(f))}">Refresh</a>
 <span class="muted" data-live-status>Newest first</span>
@@ -128,7 +132,7 @@ ${f.state || f.kind ? html`<a href="/admin/tasks">Clear</a>` : null}
 <tbody data-live-rows="${link("/admin/tasks/rows", filterQuery(f))}">${await rows(ctx, res.tasks, emptyText(f))}</tbody>
 </table></div>
 ${pager("/admin/tasks", filterQuery(f), res.nextPageToken)}
-<p class="muted">CLI: <code>meshai task list${f.state ? ` --state ${f.state}` : ""}${f.kind ? ` --kind ${f.kind}` : ""}</code></p>
+<p class="muted">CLI: <code>meshai task list${f.state ? ` --state ${f.state}` : ""}${f.kind ? ` --kind ${f.kind}` : ""}${f.agent ? ` --agent ${f.agent}` : ""}</code></p>
 ${liveScript()}`,
     });
   });

@@ -62,6 +62,16 @@ for (const target of databaseTargets()) {
       });
     });
 
+    describe("ListTasks with agent_id lists only the tasks routed to that agent", () => {
+      it("has the tasks the agent ran, not one that found no agent; a user sees only their own", async () => {
+        const mine = (await mesh.listTasks({ agentId: "toggle" }, auth(alice))).tasks;
+        expect(mine.map((x) => x.input)).toEqual(["toggle this on"]);
+        expect(mine.every((x) => x.agentId === "toggle")).toBe(true);
+        expect((await mesh.listTasks({ agentId: "toggle" }, auth(admin))).tasks.map((x) => x.input)).toContain("toggle this on");
+        expect((await mesh.listTasks({ agentId: "nobody" }, auth(admin))).tasks).toEqual([]);
+      });
+    });
+
     describe("ListTasks with parent_id lists a workflow's steps, oldest first, to whoever may see the workflow", () => {
       it("returns the two steps of a sequential workflow; another user sees none", async () => {
         const { workflow } = await mesh.submitWorkflow(

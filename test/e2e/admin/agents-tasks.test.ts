@@ -296,6 +296,16 @@ describe("tasks and workflows: a live list and a detail view that streams events
     expect(await page.getByRole("link", { name: `workflow ${id}` }).count()).toBe(1);
   });
 
+  it("an agent's page lists its recent tasks and links to all of them (ListTasks agent_id)", async () => {
+    await page.goto(`${stack.issuer}/admin/agents/writer`);
+    const recent = await page.locator("tr[data-task]").count();
+    expect(recent).toBeGreaterThan(0);
+    await Promise.all([page.waitForURL(/\/admin\/tasks\?agent=writer/), page.getByRole("link", { name: /^All tasks of / }).click()]);
+    const agents = await page.locator("tbody[data-live-rows] tr td:nth-child(4)").allTextContents();
+    expect(agents.length).toBeGreaterThanOrEqual(recent);
+    expect(new Set(agents)).toEqual(new Set(["writer"]));
+  });
+
   it("the console's script runs under the CSP (no inline script, no violation reported)", async () => {
     const res = await page.request.get(`${stack.issuer}/admin/assets/live.js`);
     expect(res.status()).toBe(200);
