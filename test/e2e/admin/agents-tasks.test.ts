@@ -190,6 +190,20 @@ describe("agents: register from the form and from an A2A card URL, check health,
     expect((await registry().get("writer")).enabled).toBe(true);
   });
 
+  it("an agent or task action posted without its CSRF token is refused (403) and changes nothing", async () => {
+    for (const [path, form] of [
+      ["/admin/agents/writer/enabled", { enabled: "no" }],
+      ["/admin/agents/writer/delete", { confirm: "yes" }],
+      ["/admin/agents", { source: "form", id: "sneaky", name: "Sneaky", protocol: "meshai_http", endpoint: agent.url, capabilities: "sneaking" }],
+    ] as const) {
+      const res = await page.request.post(`${stack.issuer}${path}`, { form: { ...form } });
+      expect(res.status(), path).toBe(403);
+      expect(await res.text()).toContain("csrf_token");
+    }
+    expect((await registry().get("writer")).enabled).toBe(true);
+    await expect(registry().get("sneaky")).rejects.toThrow(/not found/);
+  });
+
   it("deletes an agent only after a confirm step", async () => {
     await page.goto(`${stack.issuer}/admin/agents/summariser`);
     await press("Delete");
