@@ -200,7 +200,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
   const grant = program.command("grant").description("see and revoke what users have approved");
   grant
     .command("list")
-    .description("list live grants")
+    .description("list live grants: id, user, client, scopes, created, last used, live refresh tokens")
     .option("--user <email>", "only this user's grants")
     .option("--client <client_id>", "only grants to this client")
     .option("--json", "print JSON")
@@ -208,13 +208,15 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       await withPlatform(config(), async (p) => {
         const userId = opts.user ? (await p.accounts.find(opts.user)).id : undefined;
         const rows = await p.oauth.grants.list({ userId, clientId: opts.client }, { offset: 0, limit: 10_000 });
+        const refresh = await Promise.all(rows.map((g) => p.oauth.grants.activeRefreshCount(g.id)));
         if (opts.json) {
-          console.log(JSON.stringify(rows, null, 2));
+          console.log(JSON.stringify(rows.map((g, i) => ({ ...g, activeRefreshTokens: refresh[i] })), null, 2));
           return;
         }
-        for (const g of rows) {
+        for (const [i, g] of rows.entries()) {
           const user = await p.users.byId(g.userId);
-          console.log(`${g.id}\t${user?.email ?? g.userId}\t${g.clientId}\t${g.scope}\t${new Date(g.createdAt).toISOString()}`);
+          const used = g.lastUsedAt ? new Date(g.lastUsedAt).toISOString() : "never used";
+          console.log(`${g.id}\t${user?.email ?? g.userId}\t${g.clientId}\t${g.scope}\t${new Date(g.createdAt).toISOString()}\t${used}\t${refresh[i]} live refresh token${refresh[i] === 1 ? "" : "s"}`);
         }
       });
     });

@@ -100,6 +100,22 @@ describe("client list shows how each client was registered and its redirect URIs
   });
 });
 
+describe("grant list shows each grant's last use and live refresh tokens; grant revoke --user revokes them all (ListGrants, RevokeGrant)", { timeout: 120_000 }, () => {
+  it("lists a user's grant with its columns, then revokes it", async () => {
+    const user = await t.core.platform.accounts.create({ email: "granted@example.com", password: "granted-password-1" });
+    const { client } = await t.core.platform.oauth.registry.createByAdmin({ client_name: "Granted app", redirect_uris: ["https://granted.example.com/cb"], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"] });
+    const grant = await t.core.platform.oauth.grants.approve(user.id, client.clientId, ["mcp:read"], [t.config.mcpResource]);
+    const list = await cli(["grant", "list", "--user", "granted@example.com"]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout.trim().split("\t")).toEqual([grant.id, "granted@example.com", client.clientId, "mcp:read", expect.stringMatching(/^\d{4}-/), "never used", "0 live refresh tokens"]);
+    const json = JSON.parse((await cli(["grant", "list", "--client", client.clientId, "--json"])).stdout) as Array<Record<string, unknown>>;
+    expect(json).toEqual([expect.objectContaining({ id: grant.id, activeRefreshTokens: 0 })]);
+    const revoke = await cli(["grant", "revoke", "--user", "granted@example.com"]);
+    expect(revoke.stdout).toContain("revoked 1 grant");
+    expect((await cli(["grant", "list", "--user", "granted@example.com"])).stdout).toBe("");
+  });
+});
+
 describe("agent update changes only the fields given, enable/disable switch routing, show tells health and stats (UpdateAgent, GetAgent)", { timeout: 120_000 }, () => {
   it("updates name, tags, max concurrency and model, keeping every other field and config key", async () => {
     const add = await cli(["agent", "add", "--id", "cli-writer", "--name", "Writer", "--protocol", "meshai_http", "--endpoint", agent.url, "--capability", "cli_writing", "--model", "m1"]);
