@@ -75,13 +75,13 @@ export function createUserAccounts(deps: {
       if (patch.name !== undefined) checkName(patch.name);
       // Nobody could manage the platform any more (not even to undo this) but through the CLI on the server.
       const losesAdmin = user.admin && !user.disabled && (patch.admin === false || patch.disabled === true);
-      if (losesAdmin && (await users.countActiveAdmins()) <= 1) {
+      if (!losesAdmin) await users.update(user.id, patch, clock.now());
+      else if (!(await users.updateKeepingAnAdmin(user.id, patch, clock.now()))) {
         throw new ConnectError(
           `user: ${user.email} is the last active administrator; make another user an administrator first`,
           Code.FailedPrecondition,
         );
       }
-      await users.update(user.id, patch, clock.now());
       if (patch.disabled) await deps.endSessions?.(user.id);
       return (await users.byId(user.id))!;
     },

@@ -77,20 +77,36 @@ export function createUserRepository(knex: Knex) {
       return Number(row?.n ?? 0);
     },
     /** Administrators who can still sign in: there must always be one. */
-    async countActiveAdmins(): Promise<number> {
-      const row = await knex("users").where({ admin: true, disabled: false }).count({ n: "*" }).first();
-      return Number(row?.n ?? 0);
+    /**
+     * Applies a patch that takes an active administrator away (demote or
+     * disable) unless no other active administrator would be left. One
+     * transaction; on PostgreSQL the active administrators' rows are locked
+     * first, so two admins demoting each other at once cannot both succeed
+     * (SQLite already runs one write transaction at a time).
+     */
+    async updateKeepingAnAdmin(id: string, patch: UserPatch, now: number): Promise<boolean> {
+      return knex.transaction(async (trx) => {
+        const admins = trx("users").where({ admin: true, disabled: false }).select("id");
+        const ids = (await (knex.client.config.client === "pg" ? admins.forUpdate() : admins)).map((r) => String(r.id));
+        if (!ids.some((other) => other !== id)) return false;
+        await trx("users").where({ id }).update(columnsOf(patch, now));
+        return true;
+      });
     },
     async update(id: string, patch: UserPatch, now: number): Promise<void> {
-      const cols: Record<string, unknown> = { updated_at: now };
-      if (patch.name !== undefined) cols.name = patch.name;
-      if (patch.admin !== undefined) cols.admin = patch.admin;
-      if (patch.disabled !== undefined) cols.disabled = patch.disabled;
-      if (patch.passwordHash !== undefined) cols.password_hash = patch.passwordHash;
-      if (patch.lastLoginAt !== undefined) cols.last_login_at = patch.lastLoginAt;
-      await knex("users").where({ id }).update(cols);
+      await knex("users").where({ id }).update(columnsOf(patch, now));
     },
   };
+}
+
+function columnsOf(patch: UserPatch, now: number): Record<string, unknown> {
+  const cols: Record<string, unknown> = { updated_at: now };
+  if (patch.name !== undefined) cols.name = patch.name;
+  if (patch.admin !== undefined) cols.admin = patch.admin;
+  if (patch.disabled !== undefined) cols.disabled = patch.disabled;
+  if (patch.passwordHash !== undefined) cols.password_hash = patch.passwordHash;
+  if (patch.lastLoginAt !== undefined) cols.last_login_at = patch.lastLoginAt;
+  return cols;
 }
 
 export type UserRepository = ReturnType<typeof createUserRepository>;

@@ -31,5 +31,19 @@ for (const target of databaseTargets()) {
       // Renaming or re-enabling never trips the rule.
       expect((await accounts.update("sleeping-admin@example.com", { name: "Still here" })).name).toBe("Still here");
     });
+
+    it("two administrators demoting each other at the same moment leave exactly one administrator", async () => {
+      const accounts = t.core.platform.accounts;
+      const pair = ["duel-a@example.com", "duel-b@example.com"];
+      for (const email of pair) await accounts.create({ email, password: PASSWORD, admin: true });
+      // Leave the two of them as the only active administrators.
+      for (const u of await accounts.list({ offset: 0, limit: 1000 })) {
+        if (u.admin && !u.disabled && !pair.includes(u.email)) await accounts.update(u.email, { admin: false });
+      }
+      const outcomes = await Promise.allSettled(pair.map((email) => accounts.update(email, { admin: false })));
+      expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+      const admins = (await accounts.list({ offset: 0, limit: 1000 })).filter((u) => u.admin && !u.disabled);
+      expect(admins.map((u) => u.email)).toHaveLength(1);
+    });
   });
 }
