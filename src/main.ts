@@ -300,7 +300,8 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
     });
   agent
     .command("remove <id>")
-    .description("remove an agent from the registry")
+    .alias("delete")
+    .description("remove an agent from the registry (the console's Delete)")
     .action(async (id: string) => {
       await withPlatform(config(), async (p) => {
         await p.registry.remove(id);

@@ -193,7 +193,7 @@ describe("agent update changes only the fields given, enable/disable switch rout
     expect(bad.stderr).toMatch(/agent\.capabilities:/);
     expect(nan.code).not.toBe(0);
     expect(nan.stderr).toMatch(/--max-concurrent/);
-    for (const r of await Promise.all(["enable", "disable", "show"].map((verb) => cli(["agent", verb, "no-such-agent"])))) {
+    for (const r of await Promise.all(["enable", "disable", "show", "delete"].map((verb) => cli(["agent", verb, "no-such-agent"])))) {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/agent no-such-agent not found/);
     }
