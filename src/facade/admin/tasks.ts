@@ -80,7 +80,10 @@ export const taskConsole: ConsoleRoutes = (router: Router, deps: RouteDeps, kit:
 
   async function rows(ctx: Context, tasks: Task[], empty: string, withOwner = true): Promise<Html> {
     if (!tasks.length) return html`<tr><td colspan="7" class="empty">${empty}</td></tr>`;
-    const names = withOwner ? await Promise.all(tasks.map((t) => ownerName(ctx, t.owner))) : [];
+    const unique = withOwner ? [...new Set(tasks.map((t) => t.owner))] : [];
+    const byOwner = new Map(unique.map((o, i) => [o, i]));
+    const looked = await Promise.all(unique.map((o) => ownerName(ctx, o)));
+    const names = tasks.map((t) => looked[byOwner.get(t.owner) ?? -1] ?? t.owner);
     return html`${tasks.map(
       (t, i) => html`<tr data-task="${t.id}">
 <td class="wrap"><a href="${taskPath(t.id)}"><code>${t.id}</code></a>${withOwner && t.parentId ? html` <span class="muted">step of <a href="${taskPath(t.parentId)}">${t.parentId}</a></span>` : null}<br><span class="muted">${short(t.input)}</span></td>
