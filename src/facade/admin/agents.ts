@@ -7,8 +7,9 @@ import { classifyError } from "../errors.js";
 import { type Html, html } from "../pages/html.js";
 import { when } from "./frame.js";
 import { adminOf, type ConsoleKit, type ConsoleRoutes } from "./kit.js";
-import { liveScript, sectionStyles } from "./live.js";
-import { buttonForm, confirmStep, confirmed, type Fields, field, link, pager, queryFields } from "./widgets.js";
+import { liveScript } from "./assets.js";
+import { buttonForm, confirmStep, confirmed, type Fields, field, link, pager } from "./widgets.js";
+import { queryOf } from "../oauth/params.js";
 
 const PAGE_SIZE = 50;
 const RECENT_TASKS = 10;
@@ -199,7 +200,6 @@ function credentialsOf(form: Fields) {
  */
 export const agentConsole: ConsoleRoutes = (router: Router, { core }: RouteDeps, kit: ConsoleKit) => {
   /** Every page of the section carries its stylesheet. */
-  const render: ConsoleKit["render"] = (ctx, p) => kit.render(ctx, { ...p, body: html`${sectionStyles()}${p.body}` });
   const list = async (ctx: Context, f: AgentFilter) =>
     core.mesh.listAgents(
       {
@@ -214,11 +214,11 @@ export const agentConsole: ConsoleRoutes = (router: Router, { core }: RouteDeps,
     );
 
   router.get("/admin/agents", kit.requireAdmin, async (ctx) => {
-    const f = agentFilterOf(queryFields(ctx));
+    const f = agentFilterOf(queryOf(ctx));
     const res = await list(ctx, f);
     const option = (value: string, label: string, current: string) => html`<option value="${value}"${value === current ? html` selected` : null}>${label}</option>`;
     const filtered = Boolean(f.capability || f.protocol || f.health || f.enabledOnly);
-    render(ctx, {
+    kit.render(ctx, {
       title: "Agents",
       section: "agents",
       body: html`<h1>Agents</h1>
@@ -246,7 +246,7 @@ ${liveScript()}`,
 
   // The list's rows alone, for the live script.
   router.get("/admin/agents/rows", kit.requireAdmin, async (ctx) => {
-    const f = agentFilterOf(queryFields(ctx));
+    const f = agentFilterOf(queryOf(ctx));
     const res = await list(ctx, f);
     ctx.set("Cache-Control", "no-store");
     ctx.type = "text/html; charset=utf-8";
@@ -254,7 +254,7 @@ ${liveScript()}`,
   });
 
   const registerPage = (ctx: Context, v: AgentFormValues & { cardUrl?: string; error?: string; errorIn?: "form" | "card" } = {}, status = 200) =>
-    render(ctx, {
+    kit.render(ctx, {
       title: "Register agent",
       section: "agents",
       status,
@@ -330,7 +330,7 @@ ${tokenField(false)}
     const s = stats(a);
     const base = agentPath(a.id);
     const config = a.config && Object.keys(a.config).length ? JSON.stringify(a.config) : "";
-    render(ctx, {
+    kit.render(ctx, {
       title: a.name,
       section: "agents",
       body: html`<p><a href="/admin/agents">← Agents</a></p>
@@ -380,7 +380,7 @@ ${buttonForm(ctx, kit, `${base}/delete`, "Delete", { className: "danger" })}
 
   const editPage = (ctx: Context, a: Agent, v: AgentFormValues, error?: string, status = 200) => {
     const builtin = a.protocol === AgentProtocol.BUILTIN;
-    render(ctx, {
+    kit.render(ctx, {
       title: `Edit ${a.name}`,
       section: "agents",
       status,

@@ -6,7 +6,8 @@ import type { RouteDeps } from "../app.js";
 import { html } from "../pages/html.js";
 import { type ConsoleFrame, when } from "./frame.js";
 import { adminOf } from "./kit.js";
-import { buttonForm, confirmStep, confirmed, field, link, pager, queryFields } from "./widgets.js";
+import { buttonForm, confirmStep, confirmed, field, link, pager } from "./widgets.js";
+import { queryOf } from "../oauth/params.js";
 
 const PAGE_SIZE = 25;
 
@@ -34,7 +35,7 @@ const nameOf = (c: Client) => c.clientName || c.clientId;
  */
 export function clientConsole(router: Router, { core }: RouteDeps, kit: ConsoleFrame): void {
   router.get("/admin/clients", kit.requireAdmin, async (ctx) => {
-    const pageToken = field(queryFields(ctx), "page_token", 200);
+    const pageToken = field(queryOf(ctx), "page_token", 200);
     const res = await core.auth.listClients({ pageToken, pageSize: PAGE_SIZE }, adminOf(ctx).call);
     kit.render(ctx, {
       title: "OAuth clients",

@@ -9,9 +9,9 @@ import { HttpError, classifyError, retryAfterOf } from "../errors.js";
 import { type Cookies, createCookies } from "../oauth/cookies.js";
 import { formOf } from "../oauth/params.js";
 import { noStore } from "../oauth/responses.js";
-import { CONSOLE_STYLESHEET_PATH } from "../pages/console-stylesheet.js";
 import { Html, html } from "../pages/html.js";
-import { STYLESHEET_PATH } from "../pages/stylesheet.js";
+import { STYLESHEET_ASSET } from "../pages/stylesheet.js";
+import { CONSOLE_STYLESHEET_ASSET } from "./assets.js";
 import { type AdminContext, type ConsoleKit, type ConsoleSection, adminOf } from "./kit.js";
 
 /** The flash message of the next page, bound to the session (see `flashMac`). */
@@ -137,8 +137,8 @@ export function createConsoleFrame({ config, core }: RouteDeps, log: ServerError
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
 <title>${p.title} · MeshAI console</title>
-<link rel="stylesheet" href="${STYLESHEET_PATH}">
-<link rel="stylesheet" href="${CONSOLE_STYLESHEET_PATH}">
+<link rel="stylesheet" href="${STYLESHEET_ASSET.url}">
+<link rel="stylesheet" href="${CONSOLE_STYLESHEET_ASSET.url}">
 </head>
 <body class="console">
 <header>

@@ -4,7 +4,8 @@ import type { RouteDeps } from "../app.js";
 import { html } from "../pages/html.js";
 import { type ConsoleFrame, when } from "./frame.js";
 import { adminOf } from "./kit.js";
-import { buttonForm, confirmStep, confirmed, field, link, pager, queryFields } from "./widgets.js";
+import { buttonForm, confirmStep, confirmed, field, link, pager } from "./widgets.js";
+import { queryOf } from "../oauth/params.js";
 
 const PAGE_SIZE = 50;
 
@@ -17,7 +18,7 @@ const PAGE_SIZE = 50;
  */
 export function grantConsole(router: Router, { core }: RouteDeps, kit: ConsoleFrame): void {
   router.get("/admin/grants", kit.requireAdmin, async (ctx) => {
-    const q = queryFields(ctx);
+    const q = queryOf(ctx);
     const user = field(q, "user", 320);
     const clientId = field(q, "client_id", 2048);
     const pageToken = field(q, "page_token", 200);

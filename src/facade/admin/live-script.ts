@@ -1,14 +1,12 @@
 /**
  * The console's only script, served as a file (the CSP allows no inline
- * script) at LIVE_SCRIPT_PATH. It adds the live parts to pages that work
+ * script; see assets.ts). It adds the live parts to pages that work
  * without it: a `tbody[data-live-rows]` is re-fetched every few seconds while
  * the tab is visible, and a `[data-event-source]` table gets each task event
  * from the SSE endpoint as it is stored (the browser resumes with
  * Last-Event-ID after a drop). Rows are built with textContent: event text
  * never becomes markup.
  */
-export const LIVE_SCRIPT_PATH = "/admin/assets/live.js";
-
 export const LIVE_SCRIPT = `"use strict";
 (function () {
   var REFRESH_MS = 2000;

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Router } from "@koa/router";
 import type { Context } from "koa";
@@ -8,24 +7,9 @@ import { HttpError } from "../errors.js";
 import { eventTypeName, isTerminalState, taskStateName } from "../mcp/views.js";
 import { type Html, html } from "../pages/html.js";
 import { adminOf, type ConsoleKit } from "./kit.js";
-import { LIVE_SCRIPT, LIVE_SCRIPT_PATH } from "./live-script.js";
-import { SECTION_STYLESHEET, SECTION_STYLESHEET_PATH } from "./section-styles.js";
 
-const etag = (text: string) => `"${createHash("sha256").update(text).digest("base64url").slice(0, 16)}"`;
-const SCRIPT_ETAG = etag(LIVE_SCRIPT);
-const STYLES_ETAG = etag(SECTION_STYLESHEET);
 /** A comment line this often keeps idle proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
-
-/** The `<script>` tag of the console's live script; the version in the URL lets browsers cache it. */
-export function liveScript(): Html {
-  return html`<script src="${LIVE_SCRIPT_PATH}?v=${SCRIPT_ETAG.slice(1, -1)}" defer></script>`;
-}
-
-/** The stylesheet of the agents and tasks pages (a `<link>` in the body is fine: CSP allows 'self'). */
-export function sectionStyles(): Html {
-  return html`<link rel="stylesheet" href="${SECTION_STYLESHEET_PATH}?v=${STYLES_ETAG.slice(1, -1)}">`;
-}
 
 /** One task event as the console shows it and the SSE endpoint sends it. */
 export interface EventView {
@@ -73,19 +57,6 @@ function resumeAfter(ctx: Context): number {
  * ended; the gRPC stream is cancelled when the browser goes away.
  */
 export function liveRoutes(router: Router, { core }: RouteDeps, kit: ConsoleKit): void {
-  const asset = (path: string, type: string, body: string, tag: string) =>
-    router.get(path, (ctx) => {
-      ctx.set("Cache-Control", "public, max-age=86400");
-      ctx.set("ETag", tag);
-      if (ctx.get("if-none-match") === tag) {
-        ctx.status = 304;
-        return;
-      }
-      ctx.type = type;
-      ctx.body = body;
-    });
-  asset(LIVE_SCRIPT_PATH, "text/javascript; charset=utf-8", LIVE_SCRIPT, SCRIPT_ETAG);
-  asset(SECTION_STYLESHEET_PATH, "text/css; charset=utf-8", SECTION_STYLESHEET, STYLES_ETAG);
 
   router.get("/admin/tasks/:id/events", kit.requireAdmin, async (ctx) => {
     const id = String(ctx.params.id ?? "");

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Router } from "@koa/router";
 import type { Context } from "koa";
 import type { RouteDeps, RouteModule } from "../app.js";
@@ -6,18 +5,18 @@ import { serverErrorLog } from "../error-handler.js";
 import { HttpError } from "../errors.js";
 import { followNext } from "../oauth/authorize.js";
 import { sameToken } from "../oauth/cookies.js";
-import { CONSOLE_STYLESHEET, CONSOLE_STYLESHEET_PATH } from "../pages/console-stylesheet.js";
+import { assetRoutes } from "../pages/assets.js";
 import { html } from "../pages/html.js";
 import { agentConsole } from "./agents.js";
+import { CONSOLE_STYLESHEET_ASSET, LIVE_SCRIPT_ASSET } from "./assets.js";
 import { clientConsole } from "./clients.js";
 import { dashboardConsole } from "./dashboard.js";
 import { type ConsoleFrame, consoleCsrfToken, createConsoleFrame, isConsolePath } from "./frame.js";
 import { grantConsole } from "./grants.js";
 import { taskConsole } from "./tasks.js";
 import { userConsole } from "./users.js";
-import { field, queryFields } from "./widgets.js";
-
-const STYLESHEET_ETAG = `"${createHash("sha256").update(CONSOLE_STYLESHEET).digest("base64url").slice(0, 16)}"`;
+import { field } from "./widgets.js";
+import { queryOf } from "../oauth/params.js";
 
 /** Sign-in and sign-out: the same login page and session cookie as the OAuth flow. */
 function signInRoutes(router: Router, { core }: RouteDeps, frame: ConsoleFrame): void {
@@ -32,7 +31,7 @@ function signInRoutes(router: Router, { core }: RouteDeps, frame: ConsoleFrame):
 
   // Already signed in: straight to `next`; otherwise the login page, which comes back to `next`.
   router.get("/admin/login", guarded(async (ctx) => {
-    const wanted = field(queryFields(ctx), "next");
+    const wanted = field(queryOf(ctx), "next");
     const next = wanted && isConsolePath(wanted) ? wanted : "/admin";
     const res = await core.auth.startConsoleSignIn({ next, sessionToken: cookies.session(ctx) ?? "" });
     followNext(ctx, cookies, res.next);
@@ -88,16 +87,7 @@ export const adminRoutes: RouteModule = (router, deps) => {
     logger.info({ event: "console_action", admin_user_id: e.adminUserId, method: e.method, path: e.path, result: e.message }, "console action");
   const frame = createConsoleFrame(deps, serverErrorLog(logger), audit);
 
-  router.get(CONSOLE_STYLESHEET_PATH, (ctx) => {
-    ctx.set("Cache-Control", "public, max-age=3600");
-    ctx.set("ETag", STYLESHEET_ETAG);
-    if (ctx.get("if-none-match") === STYLESHEET_ETAG) {
-      ctx.status = 304;
-      return;
-    }
-    ctx.type = "text/css; charset=utf-8";
-    ctx.body = CONSOLE_STYLESHEET;
-  });
+  assetRoutes(router, [CONSOLE_STYLESHEET_ASSET, LIVE_SCRIPT_ASSET]);
 
   signInRoutes(router, deps, frame);
   dashboardConsole(router, deps, frame);

@@ -1,9 +1,7 @@
 /**
  * Styles of the agents and tasks sections (output blocks, event rows), served
- * at SECTION_STYLESHEET_PATH after the console's own stylesheet.
+ * as part of the console's stylesheet (see assets.ts).
  */
-export const SECTION_STYLESHEET_PATH = "/admin/assets/sections.css";
-
 export const SECTION_STYLESHEET = `
 body.console [hidden] { display: none !important; }
 body.console input[type=url], body.console input[type=number] { width: 100%; font: inherit; padding: 10px 12px;

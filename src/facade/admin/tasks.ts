@@ -7,8 +7,10 @@ import { isTerminalState, taskStateName } from "../mcp/views.js";
 import { type Html, html } from "../pages/html.js";
 import { when } from "./frame.js";
 import { adminOf, type ConsoleKit, type ConsoleRoutes } from "./kit.js";
-import { eventRow, eventView, liveRoutes, liveScript, sectionStyles } from "./live.js";
-import { type Fields, field, link, pager, queryFields } from "./widgets.js";
+import { liveScript } from "./assets.js";
+import { eventRow, eventView, liveRoutes } from "./live.js";
+import { type Fields, field, link, pager } from "./widgets.js";
+import { queryOf } from "../oauth/params.js";
 
 const PAGE_SIZE = 50;
 const STATES = ["pending", "routing", "executing", "completed", "failed", "cancelled"] as const;
@@ -60,7 +62,6 @@ const filterQuery = (f: ListFilter) => ({ state: f.state || undefined, kind: f.k
 export const taskConsole: ConsoleRoutes = (router: Router, deps: RouteDeps, kit: ConsoleKit) => {
   const { core } = deps;
   /** Every page of the section carries its stylesheet. */
-  const render: ConsoleKit["render"] = (ctx, p) => kit.render(ctx, { ...p, body: html`${sectionStyles()}${p.body}` });
   const owners = new Map<string, { name: string; until: number }>();
 
   async function ownerName(ctx: Context, subject: string): Promise<string> {
@@ -112,10 +113,10 @@ ${withOwner ? html`<td class="wrap">${names[i]}</td>` : null}
   const emptyText = (f: ListFilter) => (f.state || f.kind || f.agent ? "No task matches these filters." : "No tasks yet.");
 
   router.get("/admin/tasks", kit.requireAdmin, async (ctx) => {
-    const f = filterOf(queryFields(ctx));
+    const f = filterOf(queryOf(ctx));
     const res = await list(ctx, f);
     const option = (value: string, label: string, current: string) => html`<option value="${value}"${value === current ? html` selected` : null}>${label}</option>`;
-    render(ctx, {
+    kit.render(ctx, {
       title: "Tasks & workflows",
       section: "tasks",
       body: html`<h1>Tasks &amp; workflows</h1>
@@ -142,7 +143,7 @@ ${liveScript()}`,
 
   // The list's rows alone, for the live script.
   router.get("/admin/tasks/rows", kit.requireAdmin, async (ctx) => {
-    const f = filterOf(queryFields(ctx));
+    const f = filterOf(queryOf(ctx));
     const res = await list(ctx, f);
     ctx.set("Cache-Control", "no-store");
     ctx.type = "text/html; charset=utf-8";
@@ -188,7 +189,7 @@ ${liveScript()}`,
     const workflow = task.kind === TaskKind.WORKFLOW;
     const stepList = workflow ? await steps(ctx, id) : [];
     const output = task.output || (running ? events.filter((e) => e.type === "output").map((e) => e.output).join("") : "");
-    render(ctx, {
+    kit.render(ctx, {
       title: `${kindWord(task.kind)} ${task.id}`,
       section: "tasks",
       body: html`<p><a href="/admin/tasks">← Tasks &amp; workflows</a>${task.parentId ? html` · <a href="${taskPath(task.parentId)}">workflow ${task.parentId}</a>` : null}</p>

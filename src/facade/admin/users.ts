@@ -7,7 +7,8 @@ import { classifyError } from "../errors.js";
 import { type Html, html } from "../pages/html.js";
 import { type ConsoleFrame, when } from "./frame.js";
 import { adminOf } from "./kit.js";
-import { buttonForm, confirmStep, confirmed, field, link, pager, queryFields } from "./widgets.js";
+import { buttonForm, confirmStep, confirmed, field, link, pager } from "./widgets.js";
+import { queryOf } from "../oauth/params.js";
 
 const PAGE_SIZE = 25;
 /** Mistakes in a form the admin can correct on the same form. */
@@ -27,7 +28,7 @@ const userPath = (u: Pick<User, "id">) => `/admin/users/${encodeURIComponent(u.i
  */
 export function userConsole(router: Router, { core }: RouteDeps, kit: ConsoleFrame): void {
   router.get("/admin/users", kit.requireAdmin, async (ctx) => {
-    const q = queryFields(ctx);
+    const q = queryOf(ctx);
     const query = field(q, "query", 200);
     const pageToken = field(q, "page_token", 200);
     const res = await core.auth.listUsers({ query, pageToken, pageSize: PAGE_SIZE }, adminOf(ctx).call);

@@ -16,16 +16,6 @@ export function field(fields: Fields, name: string, max = 1000): string {
   return s;
 }
 
-/** The query string as fields (repeats kept as arrays). */
-export function queryFields(ctx: Context): Fields {
-  const out: Fields = {};
-  for (const [k, v] of new URLSearchParams(ctx.querystring)) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
-  }
-  return out;
-}
-
 /** A console URL with a query, leaving out empty values. */
 export function link(path: string, query: Record<string, string | undefined> = {}): string {
   const q = new URLSearchParams();

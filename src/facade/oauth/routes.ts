@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import type { Router } from "@koa/router";
 import type { RouteDeps } from "../app.js";
 import { serverErrorLog } from "../error-handler.js";
-import { STYLESHEET, STYLESHEET_PATH } from "../pages/stylesheet.js";
+import { assetRoutes } from "../pages/assets.js";
+import { STYLESHEET_ASSET } from "../pages/stylesheet.js";
 import { authorizeRoutes } from "./authorize.js";
 import { consentRoutes } from "./consent.js";
 import { createCookies } from "./cookies.js";
@@ -14,8 +14,6 @@ import { browserEndpoint } from "./responses.js";
 import { revokeRoutes } from "./revoke.js";
 import { tokenRoutes } from "./token.js";
 import { userinfoRoutes } from "./userinfo.js";
-
-const STYLESHEET_ETAG = `"${createHash("sha256").update(STYLESHEET).digest("base64url").slice(0, 16)}"`;
 
 /**
  * The OAuth 2.1 authorization server's HTTP face: the browser pages
@@ -36,14 +34,5 @@ export function oauthRoutes(router: Router, deps: RouteDeps): void {
   introspectRoutes(router, deps);
   userinfoRoutes(router, deps);
 
-  router.get(STYLESHEET_PATH, (ctx) => {
-    ctx.set("Cache-Control", "public, max-age=3600");
-    ctx.set("ETag", STYLESHEET_ETAG);
-    if (ctx.get("if-none-match") === STYLESHEET_ETAG) {
-      ctx.status = 304;
-      return;
-    }
-    ctx.type = "text/css; charset=utf-8";
-    ctx.body = STYLESHEET;
-  });
+  assetRoutes(router, [STYLESHEET_ASSET]);
 }

@@ -1,5 +1,5 @@
 import { Html, html } from "./html.js";
-import { STYLESHEET_PATH } from "./stylesheet.js";
+import { STYLESHEET_ASSET } from "./stylesheet.js";
 
 export interface LayoutOptions {
   title: string;
@@ -21,7 +21,7 @@ export function layout({ title, body, footer }: LayoutOptions): string {
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
 <title>${title} · MeshAI</title>
-<link rel="stylesheet" href="${STYLESHEET_PATH}">
+<link rel="stylesheet" href="${STYLESHEET_ASSET.url}">
 </head>
 <body>
 <main>

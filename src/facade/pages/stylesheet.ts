@@ -1,11 +1,11 @@
 /**
- * The pages' only stylesheet, served by the facade itself at STYLESHEET_PATH
+ * The pages' only stylesheet, served by the facade itself
  * (CSP `style-src 'self'`: no inline styles, nothing from third parties).
  * System fonts, works in light and dark mode, readable without it too.
  */
-export const STYLESHEET_PATH = "/oauth/assets/meshai.css";
+import { asset } from "./assets.js";
 
-export const STYLESHEET = `
+const STYLESHEET = `
 :root { color-scheme: light dark; --fg: #1d2330; --muted: #5b6475; --bg: #f4f6fa; --card: #ffffff;
   --line: #d9dee8; --accent: #2f5bd3; --accent-fg: #ffffff; --danger: #b3261e; --danger-bg: #fdecea; }
 @media (prefers-color-scheme: dark) {
@@ -53,3 +53,5 @@ article.doc table { border-collapse: collapse; display: block; overflow-x: auto;
 article.doc th, article.doc td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 article.doc blockquote { margin: 0 0 16px; padding-left: 12px; border-left: 3px solid var(--line); color: var(--muted); }
 `;
+
+export const STYLESHEET_ASSET = asset("/oauth/assets/meshai.css", "text/css; charset=utf-8", STYLESHEET);

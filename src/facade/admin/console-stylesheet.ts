@@ -1,11 +1,9 @@
 /**
- * The admin console's additions to the pages' stylesheet, served at
- * CONSOLE_STYLESHEET_PATH after the shared one: a wide frame with a
+ * The admin console's additions to the pages' stylesheet, served after the
+ * shared one (see assets.ts): a wide frame with a
  * navigation bar, tables, inline forms and flash messages. Self-served
  * (CSP `style-src 'self'`), works in light and dark mode.
  */
-export const CONSOLE_STYLESHEET_PATH = "/admin/assets/console.css";
-
 export const CONSOLE_STYLESHEET = `
 body.console { padding: 0; align-items: stretch; }
 body.console > header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 20px; padding: 12px 24px;
