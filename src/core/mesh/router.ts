@@ -111,7 +111,8 @@ export function createRouter() {
     }
     if (req.framework) reasons.push(`framework ${a.framework}`);
     const total = a.successCount + a.failureCount;
-    const stats = `success rate ${(successRate(a) * 100).toFixed(0)}% over ${total} task${total === 1 ? "" : "s"}, avg latency ${a.avgLatencyMs.toFixed(0)} ms, load ${load}/${a.maxConcurrentTasks}, health ${a.health}`;
+    const record = total ? `success rate ${(successRate(a) * 100).toFixed(0)}% over ${total} task${total === 1 ? "" : "s"}, avg latency ${a.avgLatencyMs.toFixed(0)} ms` : "no tasks run yet";
+    const stats = `${record}, load ${load}/${a.maxConcurrentTasks}, health ${a.health}`;
     switch (strategy) {
       case "performance_based": reasons.push(`best performance score: ${stats}`); break;
       case "least_loaded": reasons.push(`least loaded: ${load}/${a.maxConcurrentTasks} tasks running`); break;
