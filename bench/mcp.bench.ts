@@ -1,7 +1,8 @@
 /**
  * The MCP endpoint, side by side with a bare MCP SDK server in the same
  * process: `tools/call list_agents` through our facade, core and database
- * versus the same tool answered from memory by a stateless SDK server on
+ * (in-process, as `meshai serve` runs; and split, facade dialing the core's
+ * gRPC port as `--role facade` does) versus the same tool answered from memory by a stateless SDK server on
  * node:http (the floor any MCP server on this stack can reach). Also: memory
  * per idle session, and the time from an agent emitting output to the MCP
  * client receiving the progress notification for it.
@@ -14,7 +15,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { z } from "zod";
 import { loadConfig } from "../src/config.js";
-import { createCoreClients } from "../src/facade/core-client.js";
+import { createCoreClients, createInProcessTransport } from "../src/facade/core-client.js";
 import { startFacade } from "../src/facade/server.js";
 import { startTestCore, testEnv } from "../test/support/core.js";
 import { measure, percentile, report } from "./stats.js";
@@ -137,8 +138,14 @@ function forceGc(): () => void {
 
 export async function run(): Promise<void> {
   const t = await startTestCore({ MESHAI_ALLOW_PRIVATE_NETWORK: "true", MESHAI_HEALTH_CHECK_INTERVAL: "0" });
-  const facade = await startFacade(loadConfig(testEnv({ MESHAI_CORE_URL: t.core.url, MESHAI_ISSUER: t.config.issuer })), undefined, { graceMs: 200 });
+  // As `meshai serve` runs it (role "all"): the facade reaches the core in-process.
+  const facadeConfig = loadConfig(testEnv({ MESHAI_CORE_URL: t.core.url, MESHAI_ISSUER: t.config.issuer }));
+  const inProcess = createCoreClients(facadeConfig, { transport: createInProcessTransport(t.core.handlerOptions) });
+  const facade = await startFacade(facadeConfig, inProcess, { graceMs: 200 });
   const mcpUrl = `${facade.url}/v1/mcp`;
+  // As `--role facade` runs it: a second facade over the same core, dialing its port over gRPC (h2c).
+  const split = await startFacade(loadConfig(testEnv({ MESHAI_CORE_URL: t.core.url, MESHAI_ISSUER: t.config.issuer })), undefined, { graceMs: 200 });
+  const splitUrl = `${split.url}/v1/mcp`;
   const token = await t.token("mcp:read mcp:execute mcp:manage", "admin@example.com");
   const auth = { authorization: `Bearer ${token}` };
   const agentServer = pacedAgent(20, 5);
@@ -160,23 +167,32 @@ export async function run(): Promise<void> {
     bare = bareServer(agents);
     const bareUrl = `${await listen(bare)}/mcp`;
 
+    const splitSession = { ...auth, "mcp-session-id": await initialize(splitUrl, token), "mcp-protocol-version": "2025-11-25" };
     const ours = () => call("list_agents", {}).then((r) => r.text());
+    const oursSplit = () =>
+      post(splitUrl, { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: "list_agents", arguments: {} } }, splitSession).then((r) => r.text());
     const theirs = () => post(bareUrl, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_agents", arguments: {} } }, {}).then((r) => r.text());
     await measure(ours, 200, CONCURRENCY);
+    await measure(oursSplit, 200, CONCURRENCY);
     await measure(theirs, 200, CONCURRENCY);
-    const { ours: a, bare: b } = (await sideBySide({ ours, bare: theirs }, COUNT, CONCURRENCY, ROUNDS)) as Record<"ours" | "bare", SideFigures>;
+    const { ours: a, split: s, bare: b } = (await sideBySide({ ours, split: oursSplit, bare: theirs }, COUNT, CONCURRENCY, ROUNDS)) as Record<
+      "ours" | "split" | "bare",
+      SideFigures
+    >;
     console.log(
       `tools/call list_agents (${agents.length} agents), ${CONCURRENCY} in flight, SSE responses; client, facade, core and bare server ` +
         `in this one process (one event loop; SQLite's reads on its thread pool), ${ROUNDS} alternating rounds per side:`,
     );
     const cpu = (f: SideFigures) => `   CPU ${f.cpuMs.toFixed(2)} ms/call`;
-    report("  MeshAI facade -> core (gRPC h2c) -> SQLite", a);
+    report("  MeshAI facade -> core (in-process) -> SQLite", a);
     console.log(`${"".padEnd(48)}${cpu(a)}`);
+    report("  (split: facade -> core over gRPC h2c)", s);
+    console.log(`${"".padEnd(48)}${cpu(s)}`);
     report("  bare SDK server, stateless, from memory", b);
     console.log(`${"".padEnd(48)}${cpu(b)}`);
     console.log(
       `  ratio MeshAI / bare: ${(a.perSecond / b.perSecond).toFixed(2)}x throughput, p50 ${(a.p50 / b.p50).toFixed(2)}x; ` +
-        `calls per CPU-second ${(b.cpuMs / a.cpuMs).toFixed(2)}x (both include the client's share)`,
+        `calls per CPU-second ${(b.cpuMs / a.cpuMs).toFixed(2)}x (both include the client's share); split / bare ${(s.perSecond / b.perSecond).toFixed(2)}x`,
     );
     // Where the time goes: the core's own ListAgents (JWT check, token and user rows, the agents query) without MCP.
     const direct = createCoreClients({ coreUrl: t.core.url });
@@ -225,6 +241,7 @@ export async function run(): Promise<void> {
     agentServer.closeAllConnections();
     agentServer.close();
     await facade.close();
+    await split.close();
     await t.close();
   }
 }

@@ -7,6 +7,7 @@ import { addAccountShowCommands } from "./cli/account-commands.js";
 import { addAgentAdminCommands } from "./cli/agent-commands.js";
 import { readPassword, UsageError, withPlatform } from "./cli/support.js";
 import { addTaskCommands } from "./cli/task-commands.js";
+import { type CoreClients, createCoreClients, createInProcessTransport } from "./facade/core-client.js";
 import { startFacade } from "./facade/server.js";
 import { createObservability } from "./observability/observability.js";
 
@@ -366,8 +367,12 @@ async function serve(config: Config, role: "all" | "core" | "facade"): Promise<v
   process.once("SIGTERM", () => onSignal("SIGTERM"));
 
   try {
+    let inProcess: CoreClients | undefined;
     if (role !== "facade") {
       const core = await startCore(config, { observability });
+      // One process: the facade calls the core's handlers in-process (same interceptors, no socket);
+      // alone, it dials MESHAI_CORE_URL over h2c. The core's port serves every other caller either way.
+      inProcess = createCoreClients(config, { transport: createInProcessTransport(core.handlerOptions) });
       stops.push(() => core.close());
       log.info({ url: core.url, dialect: core.platform.db.dialect }, "core listening");
       console.log(`MeshAI core (gRPC, gRPC-Web, Connect) on ${core.url}  [${core.platform.db.dialect}]`);
@@ -380,7 +385,7 @@ async function serve(config: Config, role: "all" | "core" | "facade"): Promise<v
       }
     }
     if (role !== "core") {
-      const facade = await startFacade(config, undefined, { observability });
+      const facade = await startFacade(config, inProcess, { observability });
       stops.push(() => facade.close());
       log.info({ url: facade.url, issuer: config.issuer }, "facade listening");
       console.log(`MeshAI HTTP facade on ${facade.url}`);

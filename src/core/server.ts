@@ -86,7 +86,12 @@ function reportParseErrorsAsInvalidArgument(router: ConnectRouter): void {
   });
 }
 
-/** Connect handler options shared by the real server and in-memory tests. */
+/**
+ * Connect handler options (routes, interceptors, limits): the one definition
+ * of how the core answers an RPC, used by its network server and by
+ * in-process callers (`createRouterTransport`, as `meshai serve` wires the
+ * facade in one process), so every rule runs the same way for both.
+ */
 export function coreHandlerOptions(platform: Platform, health: HealthService) {
   return {
     routes: createRoutes(platform, health),
@@ -103,6 +108,12 @@ export interface RunningCore {
   platform: Platform;
   health: HealthService;
   bootstrap: BootstrapResult;
+  /**
+   * The handler options this core serves its port with: a caller in the same
+   * process passes them to `createRouterTransport` to reach the same services
+   * through the same interceptors without a socket.
+   */
+  handlerOptions: ReturnType<typeof coreHandlerOptions>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -131,8 +142,9 @@ export async function startCore(
   });
   // Tasks by state and breaker states are read when Prometheus scrapes.
   const unbindGauges = bindCoreGauges(platform);
+  const handlerOptions = coreHandlerOptions(platform, health);
   const handler = withMetricsEndpoint(
-    connectNodeAdapter(coreHandlerOptions(platform, health)),
+    connectNodeAdapter(handlerOptions),
     platform.telemetry.metrics,
     parseAllowList((config.metricsAllow ?? [DEFAULT_METRICS_ALLOW]).join(",")),
   );
@@ -190,6 +202,7 @@ export async function startCore(
     platform,
     health,
     bootstrap: boot,
+    handlerOptions,
     close(graceMs = 5000) {
       closing ??= (async () => {
         health.shutdown();

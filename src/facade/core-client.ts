@@ -1,4 +1,12 @@
-import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import {
+  type Client,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  createClient,
+  createRouterTransport,
+  type Interceptor,
+  type Transport,
+} from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { Config } from "../config.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
@@ -70,4 +78,28 @@ export function createCoreClients(
     health: createClient(Health, transport),
     close,
   };
+}
+
+/**
+ * How a core answers RPCs, as the core builds it for its own server (its
+ * `handlerOptions`: routes, interceptors, limits). Typed by Connect alone, so
+ * the facade needs nothing from the core's code.
+ */
+export type InProcessCore = ConnectRouterOptions & { routes: (router: ConnectRouter) => void };
+
+/**
+ * The in-process transport for one-process mode (`meshai serve`, role "all"),
+ * like gRPC's InProcessTransport: calls reach the core's own handlers without
+ * a socket, HTTP/2 or gRPC framing, through the same interceptors as over the
+ * network (the core's request observer and auth check run on every call, and
+ * its errors keep their code and metadata, e.g. `oauth-error`). Requests and
+ * responses are still encoded, so neither side can touch the other's objects.
+ * The core's gRPC port keeps serving every other caller.
+ *
+ * @example
+ * createCoreClients(config, { transport: createInProcessTransport(core.handlerOptions) })
+ */
+export function createInProcessTransport(core: InProcessCore): Transport {
+  const { routes, ...router } = core;
+  return createRouterTransport(routes, { router, transport: { interceptors: [requestIdInterceptor] } });
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { type Config, loadConfig } from "../../src/config.js";
 import { issueServiceToken } from "../../src/core/auth/service.js";
 import { type RunningCore, startCore } from "../../src/core/server.js";
+import { type CoreClients, createCoreClients, createInProcessTransport } from "../../src/facade/core-client.js";
 
 export interface TestCore {
   core: RunningCore;
@@ -53,4 +54,16 @@ export async function startTestCore(extra: Record<string, string> = {}): Promise
       fs.rmSync(env.MESHAI_DATA_DIR!, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The facade's way to this core in e2e suites: `undefined` (the facade dials
+ * the core's port over h2c, as `--role facade` does) unless
+ * MESHAI_TEST_CORE_LINK=in-process, which runs the suite over the in-process
+ * transport of one-process mode (`meshai serve`). Suites that stop the core
+ * under a running facade only make sense over the network.
+ */
+export function facadeCoreLink(t: TestCore): CoreClients | undefined {
+  if (process.env.MESHAI_TEST_CORE_LINK !== "in-process") return undefined;
+  return createCoreClients(t.config, { transport: createInProcessTransport(t.core.handlerOptions) });
 }

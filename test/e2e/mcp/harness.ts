@@ -3,7 +3,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { loadConfig } from "../../../src/config.js";
 import type { McpOptions } from "../../../src/facade/mcp/routes.js";
 import { type RunningFacade, startFacade } from "../../../src/facade/server.js";
-import { type TestCore, startTestCore, testEnv } from "../../support/core.js";
+import { facadeCoreLink, type TestCore, startTestCore, testEnv } from "../../support/core.js";
 
 /** A real core and a real facade on loopback, and helpers to reach /v1/mcp as a user. */
 export interface McpHarness {
@@ -22,7 +22,7 @@ export interface McpHarness {
 export async function startMcpHarness(mcp: McpOptions = {}, coreEnv: Record<string, string> = {}): Promise<McpHarness> {
   const t = await startTestCore(coreEnv);
   const config = { ...loadConfig(testEnv({ MESHAI_CORE_URL: t.core.url, MESHAI_ISSUER: t.config.issuer })), mcp };
-  const facade = await startFacade(config, undefined, { graceMs: 200 });
+  const facade = await startFacade(config, facadeCoreLink(t), { graceMs: 200 });
   const url = `${facade.url}/v1/mcp`;
   const clients: Client[] = [];
   return {

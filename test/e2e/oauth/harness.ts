@@ -5,7 +5,7 @@ import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { loadConfig } from "../../../src/config.js";
 import { type RunningFacade, startFacade } from "../../../src/facade/server.js";
-import { type TestCore, startTestCore } from "../../support/core.js";
+import { facadeCoreLink, type TestCore, startTestCore } from "../../support/core.js";
 
 /**
  * A real core and a real facade on loopback whose issuer is the facade's own
@@ -49,7 +49,7 @@ export async function startOAuthStack(env: Record<string, string> = {}): Promise
     MESHAI_LOG_LEVEL: "silent",
     ...env,
   });
-  const facade = await startFacade(config, undefined, { graceMs: 200 });
+  const facade = await startFacade(config, facadeCoreLink(t), { graceMs: 200 });
   return {
     t,
     facade,
