@@ -1,17 +1,10 @@
-import {
-  type Client,
-  type ConnectRouter,
-  type ConnectRouterOptions,
-  createClient,
-  createRouterTransport,
-  type Interceptor,
-  type Transport,
-} from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { Config } from "../config.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/meshai/v1/auth_pb.js";
 import { MeshService } from "../../gen/meshai/v1/mesh_pb.js";
+import { createDirectTransport, type InProcessCore } from "./in-process-transport.js";
 import { currentRequestId } from "./request-id.js";
 
 /** The facade's only way into the core: one Connect client per service. */
@@ -80,26 +73,20 @@ export function createCoreClients(
   };
 }
 
-/**
- * How a core answers RPCs, as the core builds it for its own server (its
- * `handlerOptions`: routes, interceptors, limits). Typed by Connect alone, so
- * the facade needs nothing from the core's code.
- */
-export type InProcessCore = ConnectRouterOptions & { routes: (router: ConnectRouter) => void };
+export type { InProcessCore } from "./in-process-transport.js";
 
 /**
  * The in-process transport for one-process mode (`meshai serve`, role "all"),
- * like gRPC's InProcessTransport: calls reach the core's own handlers without
- * a socket, HTTP/2 or gRPC framing, through the same interceptors as over the
- * network (the core's request observer and auth check run on every call, and
- * its errors keep their code and metadata, e.g. `oauth-error`). Requests and
- * responses are still encoded, so neither side can touch the other's objects.
+ * like gRPC's InProcessTransport: calls reach the core's own service
+ * implementations without a socket, HTTP/2, gRPC framing or protobuf
+ * encoding, through the same interceptors as over the network (the core's
+ * request observer and auth check run on every call, and its errors keep
+ * their code and metadata, e.g. `oauth-error`). Messages are copied each way.
  * The core's gRPC port keeps serving every other caller.
  *
  * @example
  * createCoreClients(config, { transport: createInProcessTransport(core.handlerOptions) })
  */
 export function createInProcessTransport(core: InProcessCore): Transport {
-  const { routes, ...router } = core;
-  return createRouterTransport(routes, { router, transport: { interceptors: [requestIdInterceptor] } });
+  return createDirectTransport(core, [requestIdInterceptor]);
 }

@@ -1,0 +1,172 @@
+import { clone, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  createContextValues,
+  createHandlerContext,
+  createMethodImplSpec,
+  createServiceImplSpec,
+  type Interceptor,
+  type MethodImplSpec,
+  type StreamResponse,
+  type Transport,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { invokeUnaryImplementation, runStreamingCall, runUnaryCall, transformInvokeImplementation } from "@connectrpc/connect/protocol";
+
+/**
+ * How a core answers RPCs, as the core builds it for its own server (its
+ * `handlerOptions`: routes, interceptors, limits). Typed by Connect alone, so
+ * the facade needs nothing from the core's code.
+ */
+export type InProcessCore = ConnectRouterOptions & { routes: (router: ConnectRouter) => void };
+
+/** A handler context with the abort() that ends its deadline and signal (connect's own handlers get the same). */
+type ServerContext = ReturnType<typeof createHandlerContext>;
+
+/**
+ * A Connect transport that calls the core's service implementations in this
+ * process, like gRPC's InProcessTransport: no socket, no HTTP, no protobuf
+ * encoding. What a network call would do still happens:
+ * - the core's interceptors (`core.interceptors`) run around every call, on a
+ *   fresh server-side context with the request's headers, so its auth check,
+ *   request observer and metrics see exactly what they see over gRPC;
+ * - the caller's `clientInterceptors` run as on any transport;
+ * - deadlines and cancellation reach the implementation's `signal`, and a
+ *   caller that stops reading a stream ends it on the server side;
+ * - messages are deep-copied each way (protobuf `clone`), so neither side can
+ *   change the other's objects;
+ * - errors arrive as new ConnectErrors with the code, message, details and
+ *   metadata (response headers included, e.g. `oauth-error`, `x-request-id`)
+ *   a network client would get; anything but a ConnectError is "internal error".
+ */
+export function createDirectTransport(core: InProcessCore, clientInterceptors: Interceptor[]): Transport {
+  const specs = new Map<DescMethod, MethodImplSpec>();
+  // The routes register services on a router; this one only records the implementations.
+  const recorder = {
+    handlers: [],
+    service(service: DescService, impl: object) {
+      const spec = createServiceImplSpec(service, impl as never);
+      for (const method of service.methods) specs.set(method, spec.methods[method.localName] as MethodImplSpec);
+      return recorder;
+    },
+    rpc(method: DescMethod, impl: never) {
+      specs.set(method, createMethodImplSpec(method, impl));
+      return recorder;
+    },
+  };
+  core.routes(recorder as unknown as ConnectRouter);
+  const serverInterceptors = core.interceptors ?? [];
+
+  const specOf = (method: DescMethod): MethodImplSpec => {
+    const spec = specs.get(method);
+    if (!spec) throw new ConnectError(`${method.parent.typeName}.${method.name} is not served by this core`, Code.Unimplemented);
+    return spec;
+  };
+  const contextFor = (method: DescMethod, url: string, signal: AbortSignal, header: Headers, timeoutMs: number | undefined): ServerContext =>
+    createHandlerContext({
+      service: method.parent,
+      method,
+      protocolName: "in-process",
+      requestMethod: "POST",
+      url,
+      timeoutMs,
+      requestSignal: signal,
+      requestHeader: header,
+      contextValues: createContextValues(),
+    });
+
+  return {
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
+      const url = `in-process:///${method.parent.typeName}/${method.name}`;
+      return (await runUnaryCall({
+        interceptors: clientInterceptors,
+        signal,
+        timeoutMs,
+        req: { stream: false, service: method.parent, method, requestMethod: "POST", url, header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: input },
+        next: async (req) => {
+          const context = contextFor(method, url, req.signal, req.header, timeoutMs);
+          try {
+            const output = await invokeUnaryImplementation(specOf(method) as never, context, clone(method.input, req.message), serverInterceptors);
+            return { stream: false, service: method.parent, method, header: context.responseHeader, trailer: context.responseTrailer, message: clone(method.output, output as never) };
+          } catch (e) {
+            context.abort(e);
+            throw asReceived(e, context);
+          } finally {
+            context.abort();
+          }
+        },
+      })) as UnaryResponse<never, never>;
+    },
+
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      const url = `in-process:///${method.parent.typeName}/${method.name}`;
+      return (await runStreamingCall({
+        interceptors: clientInterceptors,
+        signal,
+        timeoutMs,
+        req: { stream: true, service: method.parent, method, requestMethod: "POST", url, header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: input },
+        next: async (req) => {
+          const context = contextFor(method, url, req.signal, req.header, timeoutMs);
+          const copied = mapIterable(req.message, (m) => clone(method.input as DescMessage, m));
+          const it = transformInvokeImplementation(specOf(method), context, serverInterceptors)(copied)[Symbol.asyncIterator]();
+          // The caller gave up (cancelled, deadline, stopped reading): end the server's side as a network server would.
+          const onAbort = () => {
+            context.abort(req.signal.reason);
+            void it.return?.().catch(() => undefined);
+          };
+          req.signal.addEventListener("abort", onAbort, { once: true });
+          const finish = () => req.signal.removeEventListener("abort", onAbort);
+          const message: AsyncIterable<never> = {
+            [Symbol.asyncIterator]: () => ({
+              next: () =>
+                it.next().then(
+                  (r) => {
+                    // Ended because the caller gave up: that is an error for the caller (runStreamingCall
+                    // turns it into the signal's reason: CANCELED, or DEADLINE_EXCEEDED), not a clean end.
+                    if (req.signal.aborted) throw req.signal.reason;
+                    if (r.done) {
+                      finish();
+                      context.abort();
+                      return r as IteratorResult<never>;
+                    }
+                    return { done: false, value: clone(method.output as DescMessage, r.value) as never };
+                  },
+                  (e: unknown) => {
+                    finish();
+                    context.abort(e);
+                    throw asReceived(e, context);
+                  },
+                ),
+            }),
+          };
+          return { stream: true, service: method.parent, method, header: context.responseHeader, trailer: context.responseTrailer, message };
+        },
+      })) as StreamResponse<never, never>;
+    },
+  };
+}
+
+/** The error a network client would read: a new ConnectError, its metadata holding the response headers and trailers. */
+function asReceived(e: unknown, context: ServerContext): ConnectError {
+  const ce = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal);
+  const metadata = new Headers(context.responseHeader);
+  context.responseTrailer.forEach((v, k) => metadata.append(k, v));
+  ce.metadata.forEach((v, k) => metadata.set(k, v));
+  // Details pass as they are (a network client would get them encoded, with the same type names).
+  return new ConnectError(ce.rawMessage, ce.code, metadata, ce.details as never);
+}
+
+function mapIterable<T, U>(source: AsyncIterable<T>, f: (v: T) => U): AsyncIterable<U> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = source[Symbol.asyncIterator]();
+      return {
+        next: () => it.next().then((r) => (r.done ? r : { done: false, value: f(r.value) })),
+        return: (v?: unknown) => (it.return ? it.return(v as never).then((r) => ({ done: true as const, value: r.value as unknown as U })) : Promise.resolve({ done: true as const, value: v as U })),
+      };
+    },
+  };
+}
