@@ -43,27 +43,29 @@ type ServerContext = ReturnType<typeof createHandlerContext>;
  *   a network client would get; anything but a ConnectError is "internal error".
  */
 export function createDirectTransport(core: InProcessCore, clientInterceptors: Interceptor[]): Transport {
-  const specs = new Map<DescMethod, MethodImplSpec>();
+  type Served = { spec: MethodImplSpec; interceptors: Interceptor[] };
+  const served = new Map<DescMethod, Served>();
+  // Options given with a service replace the router's, as on connect's router.
+  const interceptorsOf = (options?: Partial<ConnectRouterOptions>) => options?.interceptors ?? core.interceptors ?? [];
   // The routes register services on a router; this one only records the implementations.
   const recorder = {
     handlers: [],
-    service(service: DescService, impl: object) {
+    service(service: DescService, impl: object, options?: Partial<ConnectRouterOptions>) {
       const spec = createServiceImplSpec(service, impl as never);
-      for (const method of service.methods) specs.set(method, spec.methods[method.localName] as MethodImplSpec);
+      for (const method of service.methods) served.set(method, { spec: spec.methods[method.localName] as MethodImplSpec, interceptors: interceptorsOf(options) });
       return recorder;
     },
-    rpc(method: DescMethod, impl: never) {
-      specs.set(method, createMethodImplSpec(method, impl));
+    rpc(method: DescMethod, impl: never, options?: Partial<ConnectRouterOptions>) {
+      served.set(method, { spec: createMethodImplSpec(method, impl), interceptors: interceptorsOf(options) });
       return recorder;
     },
   };
   core.routes(recorder as unknown as ConnectRouter);
-  const serverInterceptors = core.interceptors ?? [];
 
-  const specOf = (method: DescMethod): MethodImplSpec => {
-    const spec = specs.get(method);
-    if (!spec) throw new ConnectError(`${method.parent.typeName}.${method.name} is not served by this core`, Code.Unimplemented);
-    return spec;
+  const servedOf = (method: DescMethod): Served => {
+    const s = served.get(method);
+    if (!s) throw new ConnectError(`${method.parent.typeName}.${method.name} is not served by this core`, Code.Unimplemented);
+    return s;
   };
   const contextFor = (method: DescMethod, url: string, signal: AbortSignal, header: Headers, timeoutMs: number | undefined): ServerContext =>
     createHandlerContext({
@@ -89,7 +91,8 @@ export function createDirectTransport(core: InProcessCore, clientInterceptors: I
         next: async (req) => {
           const context = contextFor(method, url, req.signal, req.header, timeoutMs);
           try {
-            const output = await invokeUnaryImplementation(specOf(method) as never, context, clone(method.input, req.message), serverInterceptors);
+            const { spec, interceptors } = servedOf(method);
+            const output = await invokeUnaryImplementation(spec as never, context, clone(method.input, req.message), interceptors);
             return { stream: false, service: method.parent, method, header: context.responseHeader, trailer: context.responseTrailer, message: clone(method.output, output as never) };
           } catch (e) {
             context.abort(e);
@@ -109,9 +112,10 @@ export function createDirectTransport(core: InProcessCore, clientInterceptors: I
         timeoutMs,
         req: { stream: true, service: method.parent, method, requestMethod: "POST", url, header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: input },
         next: async (req) => {
+          const { spec, interceptors } = servedOf(method);
           const context = contextFor(method, url, req.signal, req.header, timeoutMs);
           const copied = mapIterable(req.message, (m) => clone(method.input as DescMessage, m));
-          const it = transformInvokeImplementation(specOf(method), context, serverInterceptors)(copied)[Symbol.asyncIterator]();
+          const it = transformInvokeImplementation(spec, context, interceptors)(copied)[Symbol.asyncIterator]();
           // The caller gave up (cancelled, deadline, stopped reading): end the server's side as a network server would.
           const onAbort = () => {
             context.abort(req.signal.reason);

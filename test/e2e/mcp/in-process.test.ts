@@ -1,9 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { Health, HealthCheckResponse_ServingStatus } from "../../../gen/grpc/health/v1/health_pb.js";
 import { AgentProtocol, TaskEventType, TaskState } from "../../../gen/meshai/v1/mesh_pb.js";
 import { loadConfig } from "../../../src/config.js";
 import { type CoreClients, createCoreClients, createInProcessTransport } from "../../../src/facade/core-client.js";
 import { runWithRequestId } from "../../../src/facade/request-id.js";
+import { createDirectTransport } from "../../../src/facade/in-process-transport.js";
 import { type RunningFacade, startFacade } from "../../../src/facade/server.js";
 import { type TestCore, startTestCore, testEnv } from "../../support/core.js";
 import { rawPost, rawSession } from "./harness.js";
@@ -166,5 +169,51 @@ describe("streams, cancellation and deadlines behave as over the network", () =>
     );
     expect(e.code).toBe(Code.DeadlineExceeded);
     slow.release("late");
+  });
+});
+
+describe("the in-process transport answers as a network server would", () => {
+  const seen: string[] = [];
+  const tag =
+    (name: string): Interceptor =>
+    (next) =>
+    (req) => {
+      seen.push(name);
+      return next(req);
+    };
+  const served = { status: HealthCheckResponse_ServingStatus.SERVING };
+  const transport = createDirectTransport(
+    {
+      interceptors: [tag("router")],
+      routes: (router) => {
+        router.service(Health, {
+          check(req) {
+            if (req.service === "boom") throw new Error("secret internals");
+            return served;
+          },
+        }, { interceptors: [tag("service")] });
+      },
+    },
+    [],
+  );
+  const health = createClient(Health, transport);
+
+  it("an error that is not a ConnectError reaches the caller as INTERNAL 'internal error', nothing more", async () => {
+    const e = await refusal(health.check({ service: "boom" }));
+    expect(e.code).toBe(Code.Internal);
+    expect(e.rawMessage).toBe("internal error");
+  });
+
+  it("a method the routes did not implement is UNIMPLEMENTED", async () => {
+    expect((await refusal(health.list({}))).code).toBe(Code.Unimplemented);
+  });
+
+  it("a service's own interceptors replace the router's, as on connect's router; responses are copies", async () => {
+    seen.length = 0;
+    const res = await health.check({ service: "" });
+    expect(seen).toEqual(["service"]);
+    expect(res.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    res.status = HealthCheckResponse_ServingStatus.NOT_SERVING;
+    expect(served.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 });
