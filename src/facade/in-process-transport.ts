@@ -27,6 +27,14 @@ export type InProcessCore = ConnectRouterOptions & { routes: (router: ConnectRou
 type ServerContext = ReturnType<typeof createHandlerContext>;
 
 /**
+ * The reason a finished call's server signal is aborted with (as connect's
+ * server aborts it after every call). One object for all calls: abort()
+ * without a reason builds a DOMException with a stack each time, which was
+ * 1.8% of the CPU of an MCP tools/call.
+ */
+const CALL_ENDED = new ConnectError("the call has ended", Code.Canceled);
+
+/**
  * A Connect transport that calls the core's service implementations in this
  * process, like gRPC's InProcessTransport: no socket, no HTTP, no protobuf
  * encoding. What a network call would do still happens:
@@ -98,7 +106,7 @@ export function createDirectTransport(core: InProcessCore, clientInterceptors: I
             context.abort(e);
             throw asReceived(e, context);
           } finally {
-            context.abort();
+            context.abort(CALL_ENDED);
           }
         },
       })) as UnaryResponse<never, never>;
@@ -133,7 +141,7 @@ export function createDirectTransport(core: InProcessCore, clientInterceptors: I
                     if (req.signal.aborted) throw req.signal.reason;
                     if (r.done) {
                       finish();
-                      context.abort();
+                      context.abort(CALL_ENDED);
                       return r as IteratorResult<never>;
                     }
                     return { done: false, value: clone(method.output as DescMessage, r.value) as never };
