@@ -44,7 +44,7 @@ export function createPlatform(config: PlatformConfig, db: Database, clock: Cloc
       users,
       clock,
       // RPCs reuse a verdict for at most a second; a revocation made in this process is seen at once.
-      writes: watchWrites(db.knex, ["access_tokens", "users", "signing_keys"]),
+      writes: watchWrites(db.knex, ["access_tokens", "grants", "users", "signing_keys"]),
     }),
     telemetry,
   );

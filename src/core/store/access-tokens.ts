@@ -27,9 +27,17 @@ export function createAccessTokenRepository(knex: Knex) {
         revoked_at: t.revokedAt,
       });
     },
+    /**
+     * The token's row; revokedAt is also set when its grant has been revoked, so
+     * a token issued while a replay was revoking its grant is refused all the same.
+     */
     async byJti(jti: string): Promise<AccessTokenRecord | undefined> {
-      const row = await knex("access_tokens").where({ jti }).first();
+      const row = await knex("access_tokens as t")
+        .leftJoin("grants as g", "g.id", "t.grant_id")
+        .where("t.jti", jti)
+        .first("t.*", { grant_revoked_at: "g.revoked_at" });
       if (!row) return undefined;
+      const revoked = [toNumberOrNull(row.revoked_at), toNumberOrNull(row.grant_revoked_at)].filter((n): n is number => n !== null);
       return {
         jti: String(row.jti),
         grantId: row.grant_id ?? null,
@@ -38,7 +46,7 @@ export function createAccessTokenRepository(knex: Knex) {
         scope: String(row.scope),
         createdAt: Number(row.created_at),
         expiresAt: Number(row.expires_at),
-        revokedAt: toNumberOrNull(row.revoked_at),
+        revokedAt: revoked.length ? Math.min(...revoked) : null,
       };
     },
     async revoke(jti: string, now: number): Promise<void> {
