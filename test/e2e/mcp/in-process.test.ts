@@ -217,3 +217,51 @@ describe("the in-process transport answers as a network server would", () => {
     expect(served.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 });
+
+describe("a unary call's server-side signal behaves as connect's own handlers make it", () => {
+  let held: { signal: AbortSignal; release: () => void } | undefined;
+  let lastSignal: AbortSignal | undefined;
+  const transport = createDirectTransport(
+    {
+      routes: (router) => {
+        router.service(Health, {
+          async check(req, ctx) {
+            lastSignal = ctx.signal;
+            if (req.service === "hold") {
+              // Waits until the caller gives up (or the test releases it).
+              await new Promise<void>((resolve) => {
+                held = { signal: ctx.signal, release: resolve };
+                ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+              });
+              if (ctx.signal.aborted) throw new ConnectError("given up", Code.Canceled);
+            }
+            return { status: HealthCheckResponse_ServingStatus.SERVING };
+          },
+        });
+      },
+    },
+    [],
+  );
+  const health = createClient(Health, transport);
+
+  it("the caller aborting reaches the implementation's signal, and the caller gets CANCELED", async () => {
+    const ac = new AbortController();
+    const call = health.check({ service: "hold" }, { signal: ac.signal });
+    await expect.poll(() => held).toBeDefined();
+    ac.abort();
+    expect((await refusal(call)).code).toBe(Code.Canceled);
+    expect(held!.signal.aborted).toBe(true);
+    held = undefined;
+  });
+
+  it("the signal is aborted once the call has answered", async () => {
+    await health.check({ service: "" }, { signal: new AbortController().signal });
+    expect(lastSignal!.aborted).toBe(true);
+  });
+
+  it("a deadline ends a call whose implementation waits on its signal DEADLINE_EXCEEDED", async () => {
+    const e = await refusal(health.check({ service: "hold" }, { timeoutMs: 100 }));
+    expect(e.code).toBe(Code.DeadlineExceeded);
+    held = undefined;
+  });
+});
