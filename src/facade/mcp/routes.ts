@@ -5,7 +5,7 @@ import type { Router } from "@koa/router";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   CallToolRequestSchema,
   CancelTaskRequestSchema,
@@ -24,6 +24,7 @@ import { toJsonRpcError } from "../errors.js";
 import { BearerError, bearerFrom, createTokenVerifier, type McpCaller, type TokenVerifier } from "./auth.js";
 import { BASELINE_SCOPE, insufficientScopeChallenge, invalidTokenChallenge } from "./challenge.js";
 import { SessionEventStore } from "./event-store.js";
+import { requestView, sendResponse } from "./node-http.js";
 import { createSessionServer, type RequestLink } from "./server.js";
 import { DEFAULT_SESSION_LIMITS, type SessionEntry, type SessionLimits, SessionRegistry } from "./sessions.js";
 import { McpTaskStore } from "./task-store.js";
@@ -47,7 +48,7 @@ export interface McpOptions extends Partial<SessionLimits> {
 }
 
 interface StreamableSession extends SessionEntry {
-  transport: StreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
   events: SessionEventStore;
   links: Map<string | number, RequestLink>;
@@ -141,8 +142,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * MCP over Streamable HTTP at /v1/mcp, and the older HTTP+SSE transport at
  * /v1/mcp/sse (+ /v1/mcp/messages). This module checks what the SDK's
  * transport does not (Host/Origin, the bearer token through the core, the
- * session's owner, batches, `server/discover`) and then hands the raw request
- * to the SDK with the body body.ts already parsed.
+ * session's owner, batches, `server/discover`) and then hands the request to
+ * the SDK's Web-standard transport (see node-http.ts) with the body body.ts
+ * already parsed.
  */
 export function createMcpRoutes(options: McpOptions = {}) {
   return function mcpRoutes(router: Router, { config, core, observability }: RouteDeps): void {
@@ -220,7 +222,7 @@ export function createMcpRoutes(options: McpOptions = {}) {
       const id = randomUUID();
       const events = new SessionEventStore({ maxEvents: opts.maxEventsPerSession });
       const links = new Map<string | number, RequestLink>();
-      const transport = new StreamableHTTPServerTransport({
+      const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => id,
         eventStore: events,
         retryInterval: opts.retryMs ?? 1000,
@@ -268,7 +270,9 @@ export function createMcpRoutes(options: McpOptions = {}) {
       ctx.respond = false;
       hold(session, ctx.res);
       try {
-        await session.transport.handleRequest(ctx.req, ctx.res, body);
+        const authInfo = (ctx.req as IncomingMessage & { auth?: AuthInfo }).auth;
+        const response = await session.transport.handleRequest(requestView(ctx.req, `${issuerUrl.origin}${ctx.req.url ?? MCP_PATH}`), { authInfo, parsedBody: body });
+        await sendResponse(response, ctx.res);
       } catch (err) {
         if (!ctx.res.headersSent) {
           const { code, message } = toJsonRpcError(err);
