@@ -91,7 +91,7 @@ export function createDirectTransport(core: InProcessCore, clientInterceptors: I
     });
 
   /** The server's side of a unary call: the core's interceptors and implementation on `context`, copies each way. */
-  async function answer(method: DescMethod, req: UnaryRequest<DescMessage, DescMessage>, context: ServerContext | LazyContext): Promise<UnaryResponse<DescMessage, DescMessage>> {
+  async function answer(method: DescMethod, req: UnaryRequest<DescMessage, DescMessage>, context: ServerContext | CallContext): Promise<UnaryResponse<DescMessage, DescMessage>> {
     try {
       const { spec, interceptors } = servedOf(method);
       const output = await invokeUnaryImplementation(spec as never, context as ServerContext, clone(method.input as DescMessage, req.message), interceptors);
@@ -109,11 +109,11 @@ export function createDirectTransport(core: InProcessCore, clientInterceptors: I
 
   /**
    * A unary call without a deadline, the facade's usual call: what connect's
-   * runUnaryCall does, without the two AbortControllers per call it builds
-   * for a deadline and for the end of the call (AbortSignals are costly to
-   * make: 3% of the CPU of an MCP tools/call). The caller's own signal is the
-   * request's; the server's signal is made only if the implementation or an
-   * interceptor reads it, and is aborted when the call ends, as always.
+   * runUnaryCall and createHandlerContext do, with one AbortController
+   * instead of four (AbortSignals are costly to make in Node: with
+   * DOMExceptions for reasonless aborts, 3% of the CPU of an MCP tools/call).
+   * The caller's own signal is the request's; the server's follows it and is
+   * aborted when the call ends, as always.
    */
   async function unaryWithoutDeadline(
     method: DescMethod & { methodKind: "unary" },
@@ -123,7 +123,7 @@ export function createDirectTransport(core: InProcessCore, clientInterceptors: I
     input: unknown,
     contextValues: ContextValues | undefined,
   ): Promise<UnaryResponse<DescMessage, DescMessage>> {
-    const next = intercepted((req) => answer(method, req, new LazyContext(method, url, req.signal, req.header)));
+    const next = intercepted((req) => answer(method, req, new CallContext(method, url, req.signal, req.header)));
     const message = isMessage(input, method.input) ? input : create(method.input, input as never);
     try {
       return await next({
@@ -211,54 +211,40 @@ const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * The server side's HandlerContext of an in-process unary call without a
- * deadline. Its `signal` follows the caller's and ends with the call, as
- * connect's createHandlerContext makes it, but is built on first read: most
- * unary implementations never look at it.
+ * deadline: one AbortController, following the caller's signal and aborted
+ * when the call ends, as connect's createHandlerContext makes it (which adds a
+ * second one for a deadline). Plain fields only, because connect hands the
+ * implementation a copy made with Object.assign.
  */
-class LazyContext {
+class CallContext {
   readonly service: DescService;
   readonly requestMethod = "POST";
   readonly protocolName = "in-process";
-  readonly requestHeader: Headers;
   readonly responseHeader = new Headers();
   readonly responseTrailer = new Headers();
   readonly values = createContextValues();
-  private controller?: AbortController;
-  private ended?: unknown;
+  readonly timeoutMs = (): number | undefined => undefined;
+  readonly signal: AbortSignal;
+  private readonly controller = new AbortController();
   private readonly onCallerAbort = () => this.abort(this.callerSignal.reason);
 
   constructor(
     readonly method: DescMethod,
     readonly url: string,
     private readonly callerSignal: AbortSignal,
-    requestHeader: Headers,
+    readonly requestHeader: Headers,
   ) {
     this.service = method.parent;
-    this.requestHeader = requestHeader;
+    this.signal = this.controller.signal;
+    if (callerSignal.aborted) this.abort(callerSignal.reason);
+    else if (callerSignal !== NEVER_ABORTED) callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
   }
 
-  timeoutMs(): number | undefined {
-    return undefined;
-  }
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.ended !== undefined) this.controller.abort(this.ended);
-      else if (this.callerSignal.aborted) this.abort(this.callerSignal.reason);
-      else if (this.callerSignal !== NEVER_ABORTED) this.callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
-    }
-    return this.controller.signal;
-  }
-
-  /** Ends the call's signal (first reason wins), and stops following the caller's. */
+  /** Ends the call's signal (the first reason stays), and stops following the caller's. */
   abort(reason: unknown): void {
-    if (this.ended !== undefined) return;
-    this.ended = reason ?? CALL_ENDED;
-    if (this.controller) {
-      this.callerSignal.removeEventListener("abort", this.onCallerAbort);
-      this.controller.abort(this.ended);
-    }
+    if (this.controller.signal.aborted) return;
+    this.callerSignal.removeEventListener("abort", this.onCallerAbort);
+    this.controller.abort(reason ?? CALL_ENDED);
   }
 }
 

@@ -221,12 +221,14 @@ describe("the in-process transport answers as a network server would", () => {
 describe("a unary call's server-side signal behaves as connect's own handlers make it", () => {
   let held: { signal: AbortSignal; release: () => void } | undefined;
   let lastSignal: AbortSignal | undefined;
+  let lastTimeout: number | undefined | "unset" = "unset";
   const transport = createDirectTransport(
     {
       routes: (router) => {
         router.service(Health, {
           async check(req, ctx) {
             lastSignal = ctx.signal;
+            lastTimeout = ctx.timeoutMs();
             if (req.service === "hold") {
               // Waits until the caller gives up (or the test releases it).
               await new Promise<void>((resolve) => {
@@ -254,9 +256,10 @@ describe("a unary call's server-side signal behaves as connect's own handlers ma
     held = undefined;
   });
 
-  it("the signal is aborted once the call has answered", async () => {
+  it("the signal is aborted once the call has answered; a call without a deadline has no time limit", async () => {
     await health.check({ service: "" }, { signal: new AbortController().signal });
     expect(lastSignal!.aborted).toBe(true);
+    expect(lastTimeout).toBeUndefined();
   });
 
   it("a deadline ends a call whose implementation waits on its signal DEADLINE_EXCEEDED", async () => {
