@@ -10,6 +10,7 @@ import { type Cookies, createCookies } from "../oauth/cookies.js";
 import { formOf } from "../oauth/params.js";
 import { noStore } from "../oauth/responses.js";
 import { Html, html } from "../pages/html.js";
+import { pageHead } from "../pages/layout.js";
 import { STYLESHEET_ASSET } from "../pages/stylesheet.js";
 import { CONSOLE_STYLESHEET_ASSET } from "./assets.js";
 import { type AdminContext, type ConsoleKit, type ConsoleSection, adminOf } from "./kit.js";
@@ -131,15 +132,7 @@ export function createConsoleFrame({ config, core }: RouteDeps, log: ServerError
     ctx.type = "text/html; charset=utf-8";
     ctx.body = html`<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<title>${p.title} · MeshAI console</title>
-<link rel="stylesheet" href="${STYLESHEET_ASSET.url}">
-<link rel="stylesheet" href="${CONSOLE_STYLESHEET_ASSET.url}">
-</head>
+${pageHead(`${p.title} · MeshAI console`, [STYLESHEET_ASSET.url, CONSOLE_STYLESHEET_ASSET.url])}
 <body class="console">
 <header>
 <a class="brand" href="/admin"><span class="brand-mark" aria-hidden="true">M</span><span>MeshAI console</span></a>

@@ -8,6 +8,18 @@ export interface LayoutOptions {
   footer?: Html;
 }
 
+/** The <head> every page shares, the console's included: not indexed, no referrer, self-served stylesheets only. */
+export function pageHead(title: string, stylesheets: readonly string[] = [STYLESHEET_ASSET.url]): Html {
+  return html`<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>${title}</title>
+${stylesheets.map((href) => html`<link rel="stylesheet" href="${href}">
+`)}</head>`;
+}
+
 /**
  * The frame every page shares: one self-served stylesheet, no scripts, no
  * third-party resources (the CSP is `default-src 'self'`), usable without CSS.
@@ -15,14 +27,7 @@ export interface LayoutOptions {
 export function layout({ title, body, footer }: LayoutOptions): string {
   return html`<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<title>${title} · MeshAI</title>
-<link rel="stylesheet" href="${STYLESHEET_ASSET.url}">
-</head>
+${pageHead(`${title} · MeshAI`)}
 <body>
 <main>
 <div class="brand" aria-hidden="true"><span class="brand-mark">M</span><span>MeshAI</span></div>
