@@ -23,7 +23,7 @@ import { measure, percentile, report } from "./stats.js";
 const ACCEPT = "application/json, text/event-stream";
 const COUNT = Number(process.env.MESHAI_BENCH_MCP_CALLS ?? 2000);
 const CONCURRENCY = 16;
-const ROUNDS = 4;
+const ROUNDS = 8;
 
 /** An OpenAI-compatible agent streaming `chunks` deltas, each carrying the moment it was written. */
 function pacedAgent(chunks: number, gapMs: number): http.Server {
@@ -72,6 +72,15 @@ interface SideFigures {
   count: number;
   /** Process CPU (user + system, every thread) per call, client included, in ms. */
   cpuMs: number;
+  /** Calls per second in each round, in order (for paired ratios: rounds next to each other share the machine's load). */
+  rounds: number[];
+}
+
+/** Median and range of a's throughput over b's, round by round. */
+function pairedRatio(a: SideFigures, b: SideFigures): string {
+  const r = a.rounds.map((x, i) => x / b.rounds[i]!).sort((x, y) => x - y);
+  const mid = r.length % 2 ? r[(r.length - 1) / 2]! : (r[r.length / 2 - 1]! + r[r.length / 2]!) / 2;
+  return `median ${mid.toFixed(2)}x over ${r.length} rounds (${r[0]!.toFixed(2)}-${r[r.length - 1]!.toFixed(2)})`;
 }
 
 /**
@@ -82,7 +91,7 @@ interface SideFigures {
  * thread) during those rounds, which other processes' load barely moves.
  */
 async function sideBySide(sides: Record<string, () => Promise<unknown>>, count: number, concurrency: number, rounds: number): Promise<Record<string, SideFigures>> {
-  const acc = Object.fromEntries(Object.keys(sides).map((k) => [k, { latencies: [] as number[], seconds: 0, cpu: 0 }]));
+  const acc = Object.fromEntries(Object.keys(sides).map((k) => [k, { latencies: [] as number[], seconds: 0, cpu: 0, rounds: [] as number[] }]));
   const per = Math.ceil(count / rounds);
   for (let r = 0; r < rounds; r++) {
     for (const [name, op] of Object.entries(sides)) {
@@ -100,7 +109,9 @@ async function sideBySide(sides: Record<string, () => Promise<unknown>>, count: 
           }
         }),
       );
-      a.seconds += (performance.now() - t0) / 1000;
+      const seconds = (performance.now() - t0) / 1000;
+      a.seconds += seconds;
+      a.rounds.push(per / seconds);
       const cpu = process.cpuUsage(cpu0);
       a.cpu += (cpu.user + cpu.system) / 1000;
     }
@@ -109,7 +120,7 @@ async function sideBySide(sides: Record<string, () => Promise<unknown>>, count: 
     Object.entries(acc).map(([name, a]) => {
       a.latencies.sort((x, y) => x - y);
       const n = a.latencies.length;
-      return [name, { perSecond: n / a.seconds, p50: percentile(a.latencies, 50), p99: percentile(a.latencies, 99), count: n, cpuMs: a.cpu / n }];
+      return [name, { perSecond: n / a.seconds, p50: percentile(a.latencies, 50), p99: percentile(a.latencies, 99), count: n, cpuMs: a.cpu / n, rounds: a.rounds }];
     }),
   );
 }
@@ -194,6 +205,7 @@ export async function run(): Promise<void> {
       `  ratio MeshAI / bare: ${(a.perSecond / b.perSecond).toFixed(2)}x throughput, p50 ${(a.p50 / b.p50).toFixed(2)}x; ` +
         `calls per CPU-second ${(b.cpuMs / a.cpuMs).toFixed(2)}x (both include the client's share); split / bare ${(s.perSecond / b.perSecond).toFixed(2)}x`,
     );
+    console.log(`  paired by round, MeshAI / bare throughput: ${pairedRatio(a, b)}`);
     // Where the time goes: the core's own ListAgents (JWT check, token and user rows, the agents query) without MCP.
     const direct = createCoreClients({ coreUrl: t.core.url });
     const rpc = () => direct.mesh.listAgents({}, { headers: auth });
