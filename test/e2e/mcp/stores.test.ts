@@ -30,6 +30,41 @@ describe("the session event store replays a stream after any of its event ids, w
   });
 });
 
+describe("answered calls keep only a short tail of events, running calls keep theirs", () => {
+  const answer = (id: number): JSONRPCMessage => ({ jsonrpc: "2.0", id, result: { content: [] } });
+
+  it("forgets the oldest answered calls past maxFinishedEvents, never a call still running", async () => {
+    const store = new SessionEventStore({ maxEvents: 1000, maxFinishedEvents: 4 });
+    const running = await store.storeEvent("live", note(1));
+    const firsts: string[] = [];
+    for (let call = 0; call < 5; call++) {
+      firsts.push(await store.storeEvent(`call${call}`, note(1)));
+      await store.storeEvent(`call${call}`, answer(call));
+    }
+    // Two events per answered call, four kept: the last two calls.
+    expect(await store.getStreamIdForEventId(firsts[2]!)).toBeUndefined();
+    expect(await store.getStreamIdForEventId(firsts[3]!)).toBe("call3");
+    expect(await store.getStreamIdForEventId(firsts[4]!)).toBe("call4");
+    expect(await store.getStreamIdForEventId(running)).toBe("live");
+    expect(store.size).toBe(5);
+    // A client that lost the answer of the latest call gets it on resuming.
+    const sent: unknown[] = [];
+    await store.replayEventsAfter(firsts[4]!, { send: async (_id, m) => void sent.push(m) });
+    expect(sent).toEqual([answer(4)]);
+  });
+
+  it("keeps the latest answered call whole even when it alone is longer than the tail", async () => {
+    const store = new SessionEventStore({ maxFinishedEvents: 2 });
+    const first = await store.storeEvent("long", note(1));
+    for (let i = 2; i <= 6; i++) await store.storeEvent("long", note(i));
+    await store.storeEvent("long", answer(1));
+    expect(await store.getStreamIdForEventId(first)).toBe("long");
+    await store.storeEvent("next", answer(2));
+    expect(await store.getStreamIdForEventId(first)).toBeUndefined();
+    expect(store.size).toBe(1);
+  });
+});
+
 describe("MCP tasks are bound to the subject that created them", () => {
   it("another subject cannot get, list, cancel or read a task", async () => {
     const tasks = new McpTaskStore();
