@@ -48,6 +48,18 @@ describe("a Web Response written to Node's response", () => {
     expect(await res.json()).toEqual({ ok: true });
   });
 
+  it("leaves the headers readable on Node's response (the access log counts open event streams by content type)", async () => {
+    let seen: unknown;
+    const server = http.createServer((req, res) => {
+      res.once("close", () => (seen = res.getHeader("content-type")));
+      void sendResponse(new Response("data: x\n\n", { headers: { "content-type": "text/event-stream" } }), res);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    open = server;
+    await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)).text();
+    await expect.poll(() => seen).toBe("text/event-stream");
+  });
+
   it("sends an event stream's headers before its first event, then each event as it comes", async () => {
     let push: ((s: string) => void) | undefined;
     const { url, server } = await serve(

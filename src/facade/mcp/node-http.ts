@@ -41,18 +41,19 @@ export function requestView(req: IncomingMessage, url: string): Request {
  * that goes away cancels the body, which is how the SDK learns a stream ended.
  */
 export async function sendResponse(response: Response, res: ServerResponse): Promise<void> {
-  const head: Record<string, string | string[]> = {};
+  // Set one by one (not passed to writeHead) so that they stay readable with getHeader, as the
+  // access log's count of open event streams reads the content type.
   response.headers.forEach((value, key) => {
-    head[key] = value;
+    if (key !== "set-cookie") res.setHeader(key, value);
   });
   const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) head["set-cookie"] = cookies;
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
   const body = response.body;
   if (!body) {
-    res.writeHead(response.status, head).end();
+    res.writeHead(response.status).end();
     return;
   }
-  res.writeHead(response.status, head);
+  res.writeHead(response.status);
   res.flushHeaders();
   const reader = body.getReader();
   const cancel = () => void reader.cancel().catch(() => undefined);
