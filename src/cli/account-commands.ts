@@ -15,7 +15,7 @@ export function addAccountShowCommands(user: Command, client: Command, config: (
     .action(async (who: string, opts: { json?: boolean }) => {
       await withPlatform(config(), async (p) => {
         const { passwordHash: _hidden, ...u } = await p.accounts.find(who);
-        const grants = (await p.oauth.grants.list({ userId: u.id }, { offset: 0, limit: 10_000 })).length;
+        const grants = await p.oauth.grants.liveCount({ userId: u.id });
         if (opts.json) {
           console.log(JSON.stringify({ ...u, liveGrants: grants }, null, 2));
           return;
@@ -37,7 +37,7 @@ export function addAccountShowCommands(user: Command, client: Command, config: (
     .action(async (clientId: string, opts: { json?: boolean }) => {
       await withPlatform(config(), async (p) => {
         const { secretHash: _hidden, ...c } = await p.oauth.registry.get(clientId);
-        const grants = (await p.oauth.grants.list({ clientId: c.clientId }, { offset: 0, limit: 10_000 })).length;
+        const grants = await p.oauth.grants.liveCount({ clientId: c.clientId });
         if (opts.json) {
           console.log(JSON.stringify({ ...c, liveGrants: grants }, null, 2));
           return;

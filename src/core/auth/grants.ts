@@ -69,6 +69,7 @@ export function createGrants(deps: { grants: GrantRepository; clock: Clock }) {
 
     touch: (id: string) => grants.touch(id, clock.now()),
     list: grants.list,
+    liveCount: grants.liveCount,
     activeRefreshCount: (id: string) => grants.activeRefreshCount(id, clock.now()),
   };
 }

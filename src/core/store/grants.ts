@@ -40,6 +40,13 @@ export interface GrantFilter {
  * so revoking the grant reaches all of them.
  */
 export function createGrantRepository(knex: Knex) {
+  /** The query for live (unrevoked) grants matching the filter. */
+  const live = (filter: GrantFilter) => {
+    let q = knex("grants").whereNull("revoked_at");
+    if (filter.userId) q = q.where({ user_id: filter.userId });
+    if (filter.clientId) q = q.where({ client_id: filter.clientId });
+    return q;
+  };
   return {
     async insert(g: GrantRecord): Promise<void> {
       await knex("grants").insert({
@@ -77,18 +84,17 @@ export function createGrantRepository(knex: Knex) {
     },
     /** Live grants matching the filter, oldest first. */
     async list(filter: GrantFilter, opts: { offset: number; limit: number }): Promise<GrantRecord[]> {
-      let q = knex("grants").whereNull("revoked_at");
-      if (filter.userId) q = q.where({ user_id: filter.userId });
-      if (filter.clientId) q = q.where({ client_id: filter.clientId });
-      const rows = await q.orderBy("created_at", "asc").orderBy("id", "asc").offset(opts.offset).limit(opts.limit);
+      const rows = await live(filter).orderBy("created_at", "asc").orderBy("id", "asc").offset(opts.offset).limit(opts.limit);
       return rows.map(fromRow);
     },
     /** Ids of live grants matching the filter (for revoking them all). */
     async liveIds(filter: GrantFilter): Promise<string[]> {
-      let q = knex("grants").whereNull("revoked_at");
-      if (filter.userId) q = q.where({ user_id: filter.userId });
-      if (filter.clientId) q = q.where({ client_id: filter.clientId });
-      return (await q.select("id")).map((r: { id: string }) => String(r.id));
+      return (await live(filter).select("id")).map((r: { id: string }) => String(r.id));
+    },
+    /** How many live grants match the filter. */
+    async liveCount(filter: GrantFilter): Promise<number> {
+      const row = await live(filter).count({ n: "*" }).first();
+      return Number(row?.n ?? 0);
     },
     /**
      * Revokes a grant and everything issued under it, in one transaction:
